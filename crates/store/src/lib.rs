@@ -1,1 +1,371 @@
-//! x
+//! kith's storage: feeds, their indexes and the timelines, in one redb file.
+//!
+//! * **One writer.** A single thread owns every write transaction. Callers send batches of
+//!   verified entries over a bounded queue; the writer groups whatever is queued (up to
+//!   [`StoreConfig::batch_max`] entries, waiting at most [`StoreConfig::batch_window`] for more
+//!   once a batch has started) into one transaction, commits it durably, and only then answers
+//!   each caller. An append that was answered `Ok` survives `kill -9` and power loss.
+//! * **Readers use snapshots.** Every query opens its own read transaction, so reads never
+//!   wait for the writer and always see a consistent state.
+//! * **Only verified entries go in.** Appends take [`kith_proto::VerifiedEntry`]; the chain
+//!   rules (next, duplicate, gap, fork) are decided inside the write transaction against the
+//!   stored state, with [`kith_proto::extends`].
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `tables` | table definitions and key layouts (`docs/ARCHITECTURE.md` §Tables) |
+//! | `writer` | the writer thread and the append logic |
+//! | `read` | queries over snapshots |
+//!
+//! Durability: every commit is `Durability::Immediate` with two-phase commit and quick
+//! repair. See `docs/ARCHITECTURE.md` §Durability for why.
+
+mod read;
+mod tables;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use kith_proto::{AuthorId, Entry, EntryError, VerifiedEntry, verify_batch};
+use redb::{Database, ReadableDatabase};
+
+pub use read::{HeadInfo, HomeCursor, HomePage};
+pub use writer::{AppendError, AppendOutcome};
+
+/// Tunables of a store. The defaults suit a home peer and the test suite alike.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Most entries committed in one transaction.
+    pub batch_max: usize,
+    /// Once a batch holds more than one request, how long the writer waits for more before
+    /// committing. A lone request is committed at once, so a single post never waits.
+    pub batch_window: Duration,
+    /// Capacity of the writer's request queue; senders block when it is full (backpressure).
+    pub queue_capacity: usize,
+    /// Most out-of-order entries buffered per feed while their predecessors are fetched.
+    pub max_pending_per_feed: u64,
+    /// Most out-of-order entries buffered in all.
+    pub max_pending_total: u64,
+    /// redb page cache, in bytes.
+    pub cache_bytes: usize,
+    /// Verify every page checksum when opening (slower open; used after crashes in tests).
+    pub check_integrity_on_open: bool,
+}
+
+/// Default [`StoreConfig::batch_max`].
+pub const DEFAULT_BATCH_MAX: usize = 1024;
+/// Default [`StoreConfig::queue_capacity`].
+pub const DEFAULT_QUEUE_CAPACITY: usize = 256;
+/// Default [`StoreConfig::max_pending_per_feed`].
+pub const DEFAULT_MAX_PENDING_PER_FEED: u64 = 1024;
+/// Default [`StoreConfig::max_pending_total`].
+pub const DEFAULT_MAX_PENDING_TOTAL: u64 = 16 * 1024;
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            batch_max: DEFAULT_BATCH_MAX,
+            batch_window: Duration::from_millis(2),
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            max_pending_per_feed: DEFAULT_MAX_PENDING_PER_FEED,
+            max_pending_total: DEFAULT_MAX_PENDING_TOTAL,
+            cache_bytes: 64 * 1024 * 1024,
+            check_integrity_on_open: false,
+        }
+    }
+}
+
+/// A failure of the store itself (as opposed to an entry being refused, see
+/// [`AppendError`]). Nothing in a failed batch was acknowledged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database file could not be opened or created.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What redb said.
+        source: redb::DatabaseError,
+    },
+    /// The file was written by a newer layout than this build reads.
+    #[error(
+        "the database uses layout {found}, newer than this kith reads ({supported}); upgrade kith"
+    )]
+    NewerSchema {
+        /// The layout version in the file.
+        found: u64,
+        /// The version this build reads.
+        supported: u64,
+    },
+    /// A storage error inside redb.
+    #[error("database error: {0}")]
+    Database(#[from] redb::Error),
+    /// A stored record does not have the layout this build writes.
+    #[error("corrupt record in table {table}: {detail}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The writer thread has stopped (after a panic or a failed commit it could not recover
+    /// from); the store must be reopened.
+    #[error("the store's writer has stopped; restart the daemon")]
+    WriterStopped,
+    /// The writer's queue is full ([`Store::try_submit`] only).
+    #[error("the store is busy; try again")]
+    Busy,
+    /// [`Store::close`] was called while other handles to the store exist.
+    #[error("the store is still in use by other handles")]
+    InUse,
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(error: $t) -> Self {
+                StoreError::Database(redb::Error::from(error))
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// Why one envelope given to [`Store::ingest`] was not appended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    /// The envelope is not a valid entry.
+    #[error(transparent)]
+    Invalid(#[from] EntryError),
+    /// A valid entry the feed refuses (fork, frozen feed, full buffer).
+    #[error(transparent)]
+    Refused(#[from] AppendError),
+}
+
+/// The result of appending one entry.
+pub type AppendResult = Result<AppendOutcome, AppendError>;
+
+pub(crate) enum Request {
+    Append {
+        entries: Vec<VerifiedEntry>,
+        reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
+    },
+    AddLocal {
+        author: AuthorId,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+impl Request {
+    fn weight(&self) -> usize {
+        match self {
+            Request::Append { entries, .. } => entries.len(),
+            Request::AddLocal { .. } => 1,
+        }
+    }
+}
+
+struct Inner {
+    db: Arc<Database>,
+    requests: SyncSender<Request>,
+    writer: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A handle to the store; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// The answer to a submitted batch; wait for it with [`Ticket::wait`] or `.await` it.
+pub struct Ticket(oneshot::Receiver<Result<Vec<AppendResult>, StoreError>>);
+
+impl Ticket {
+    /// Blocks until the batch is committed (or failed).
+    pub fn wait(self) -> Result<Vec<AppendResult>, StoreError> {
+        self.0.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+impl std::future::Future for Ticket {
+    type Output = Result<Vec<AppendResult>, StoreError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|result| result.map_err(|_| StoreError::WriterStopped)?)
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in the file `path`.
+    pub fn open(path: &Path, config: StoreConfig) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(config.cache_bytes)
+            .set_check_integrity_on_open(config.check_integrity_on_open)
+            .create(path)
+            .map_err(|source| StoreError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        Self::start(db, config)
+    }
+
+    /// A store in memory, for tests where the disk is not the point.
+    pub fn in_memory(config: StoreConfig) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|source| StoreError::Open {
+                path: PathBuf::from(":memory:"),
+                source,
+            })?;
+        Self::start(db, config)
+    }
+
+    fn start(db: Database, config: StoreConfig) -> Result<Self, StoreError> {
+        writer::initialise(&db)?;
+        let db = Arc::new(db);
+        let (requests, queue) = sync_channel(config.queue_capacity.max(1));
+        let writer_db = Arc::clone(&db);
+        let handle = std::thread::Builder::new()
+            .name("kith-store-writer".into())
+            .spawn(move || writer::run(writer_db, queue, config))
+            .map_err(|e| StoreError::Corrupt {
+                table: "-",
+                detail: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                requests,
+                writer: std::sync::Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    /// Queues verified entries for appending; blocks while the queue is full. The ticket
+    /// resolves once they are durably committed, with one result per entry, in order.
+    pub fn submit(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .requests
+            .send(Request::Append { entries, reply })
+            .map_err(|_| StoreError::WriterStopped)?;
+        Ok(Ticket(answer))
+    }
+
+    /// Like [`Store::submit`] but fails with [`StoreError::Busy`] instead of blocking when the
+    /// queue is full (for async callers that must not block).
+    pub fn try_submit(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        match self
+            .inner
+            .requests
+            .try_send(Request::Append { entries, reply })
+        {
+            Ok(()) => Ok(Ticket(answer)),
+            Err(TrySendError::Full(_)) => Err(StoreError::Busy),
+            Err(TrySendError::Disconnected(_)) => Err(StoreError::WriterStopped),
+        }
+    }
+
+    /// Appends verified entries and waits until they are durably committed.
+    pub fn append_batch(
+        &self,
+        entries: Vec<VerifiedEntry>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        self.submit(entries)?.wait()
+    }
+
+    /// Appends one verified entry and waits until it is durably committed.
+    pub fn append(&self, entry: VerifiedEntry) -> Result<AppendResult, StoreError> {
+        let mut results = self.append_batch(vec![entry])?;
+        results.pop().ok_or(StoreError::WriterStopped)
+    }
+
+    /// The whole ingest path for envelopes received from anywhere: decode, canonical check,
+    /// hash, batch signature verification (timestamps checked against `now_ms`), then one
+    /// batched append. One result per envelope, in order; invalid ones are never stored.
+    pub fn ingest(
+        &self,
+        envelopes: &[&[u8]],
+        now_ms: u64,
+    ) -> Result<Vec<Result<AppendOutcome, IngestError>>, StoreError> {
+        let mut results: Vec<Option<Result<AppendOutcome, IngestError>>> =
+            Vec::with_capacity(envelopes.len());
+        let mut decoded = Vec::with_capacity(envelopes.len());
+        let mut slots = Vec::with_capacity(envelopes.len());
+        for (index, bytes) in envelopes.iter().enumerate() {
+            match Entry::decode(bytes) {
+                Ok(entry) => {
+                    decoded.push(entry);
+                    slots.push(index);
+                    results.push(None);
+                }
+                Err(error) => results.push(Some(Err(error.into()))),
+            }
+        }
+        let mut verified = Vec::with_capacity(decoded.len());
+        let mut verified_slots = Vec::with_capacity(decoded.len());
+        for (slot, result) in slots.into_iter().zip(verify_batch(decoded, now_ms)) {
+            match result {
+                Ok(entry) => {
+                    verified.push(entry);
+                    verified_slots.push(slot);
+                }
+                Err(error) => results[slot] = Some(Err(error.into())),
+            }
+        }
+        if !verified.is_empty() {
+            for (slot, result) in verified_slots.into_iter().zip(self.append_batch(verified)?) {
+                results[slot] = Some(result.map_err(IngestError::from));
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    /// Marks `author` as hosted here: it gets a home timeline, filled from what is stored.
+    pub fn add_local_identity(&self, author: AuthorId) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .requests
+            .send(Request::AddLocal { author, reply })
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    pub(crate) fn read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        Ok(self.inner.db.begin_read()?)
+    }
+
+    /// Stops the writer after it has committed everything queued, and closes the file. Fails
+    /// with [`StoreError::InUse`] if other handles exist.
+    pub fn close(self) -> Result<(), StoreError> {
+        let inner = Arc::try_unwrap(self.inner).map_err(|_| StoreError::InUse)?;
+        let Inner {
+            db,
+            requests,
+            writer,
+        } = inner;
+        drop(requests);
+        let handle = writer.lock().map_err(|_| StoreError::WriterStopped)?.take();
+        if let Some(handle) = handle {
+            handle.join().map_err(|_| StoreError::WriterStopped)?;
+        }
+        drop(db);
+        Ok(())
+    }
+}

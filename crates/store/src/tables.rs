@@ -1,0 +1,110 @@
+//! Table definitions and key layouts. Every table name carries a version: a change of layout
+//! gets a new name and a migration, never a silent reinterpretation of old bytes. The layouts
+//! are documented in `docs/ARCHITECTURE.md` §Tables.
+//!
+//! All integers in keys are big-endian so that byte order is numeric order.
+
+use kith_proto::{AuthorId, ContentId};
+use redb::TableDefinition;
+
+/// The log: `author ‖ seq` → `id ‖ envelope`. Keyed in append order (sequential keys batch
+/// far faster than random content-hash keys); the id is kept so reads need not re-hash.
+pub(crate) const LOG: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("log_v1");
+/// Content-id index: `id` (32-byte digest) → `author ‖ seq`.
+pub(crate) const IDS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("ids_v1");
+/// Newest entry held per feed: `author` → `seq ‖ id ‖ ts`.
+pub(crate) const HEADS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("heads_v1");
+/// Per-author timeline (posts, replies, reposts only): `author ‖ seq` → `ts`.
+pub(crate) const AUTHOR_TIMELINE: TableDefinition<'static, &[u8], u64> =
+    TableDefinition::new("author_timeline_v1");
+/// Home timeline of each local identity: `owner ‖ ts ‖ author ‖ seq` → `id`.
+pub(crate) const HOME: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("home_v1");
+/// Replies by parent: `parent ‖ ts ‖ reply id` → `author ‖ seq`.
+pub(crate) const REPLIES: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("replies_v1");
+/// Follow graph, derived from follow/unfollow entries: `follower ‖ subject` → seq of the
+/// follow entry.
+pub(crate) const FOLLOWS: TableDefinition<'static, &[u8], u64> = TableDefinition::new("follows_v1");
+/// The same graph reversed: `subject ‖ follower` → seq of the follow entry.
+pub(crate) const FOLLOWERS: TableDefinition<'static, &[u8], u64> =
+    TableDefinition::new("followers_v1");
+/// Identities hosted by this peer (they get a home timeline): `author` → `()`.
+pub(crate) const LOCAL: TableDefinition<'static, &[u8], ()> =
+    TableDefinition::new("local_identities_v1");
+/// Verified entries waiting for a missing predecessor: `author ‖ seq` → envelope.
+pub(crate) const PENDING: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("pending_v1");
+/// Fork proofs; a feed with a proof is frozen: `author` → encoded `ForkProof`.
+pub(crate) const FORKS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("forks_v1");
+/// Store metadata: `schema` → layout version, `revision` → count of changes.
+pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
+
+/// The layout version this code reads and writes.
+pub(crate) const SCHEMA_VERSION: u64 = 1;
+
+pub(crate) fn feed_key(author: &AuthorId, seq: u64) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(author.as_bytes());
+    key[32..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub(crate) fn pair_key(a: &AuthorId, b: &AuthorId) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(a.as_bytes());
+    key[32..].copy_from_slice(b.as_bytes());
+    key
+}
+
+pub(crate) fn home_key(owner: &AuthorId, ts: u64, author: &AuthorId, seq: u64) -> [u8; 80] {
+    let mut key = [0u8; 80];
+    key[..32].copy_from_slice(owner.as_bytes());
+    key[32..40].copy_from_slice(&ts.to_be_bytes());
+    key[40..72].copy_from_slice(author.as_bytes());
+    key[72..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub(crate) fn reply_key(parent: &ContentId, ts: u64, id: &ContentId) -> [u8; 72] {
+    let mut key = [0u8; 72];
+    key[..32].copy_from_slice(parent.digest());
+    key[32..40].copy_from_slice(&ts.to_be_bytes());
+    key[40..].copy_from_slice(id.digest());
+    key
+}
+
+pub(crate) fn head_value(seq: u64, id: &ContentId, ts: u64) -> [u8; 48] {
+    let mut value = [0u8; 48];
+    value[..8].copy_from_slice(&seq.to_be_bytes());
+    value[8..40].copy_from_slice(id.digest());
+    value[40..].copy_from_slice(&ts.to_be_bytes());
+    value
+}
+
+/// Reads a big-endian u64 at `at`; the callers slice fixed layouts written by this module.
+pub(crate) fn be_u64(bytes: &[u8], at: usize) -> u64 {
+    let mut buf = [0u8; 8];
+    buf.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_be_bytes(buf)
+}
+
+pub(crate) fn digest(bytes: &[u8], at: usize) -> [u8; 32] {
+    let mut buf = [0u8; 32];
+    buf.copy_from_slice(&bytes[at..at + 32]);
+    buf
+}
+
+/// The smallest key that starts with `prefix` and has `rest` more bytes.
+pub(crate) fn prefix_start(prefix: &[u8], rest: usize) -> Vec<u8> {
+    let mut start = prefix.to_vec();
+    start.extend(std::iter::repeat_n(0, rest));
+    start
+}
+
+/// The smallest key strictly above every key that starts with `prefix` and has `rest` more
+/// bytes: `prefix ‖ 0xff…` plus one byte, for use as an exclusive upper bound.
+pub(crate) fn prefix_end(prefix: &[u8], rest: usize) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    end.extend(std::iter::repeat_n(0xff, rest + 1));
+    end
+}

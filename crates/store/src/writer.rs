@@ -1,0 +1,604 @@
+//! The writer thread and the append logic.
+//!
+//! Each batch is one write transaction. Inside it, entries are applied one by one against the
+//! state the transaction sees (including earlier entries of the same batch), so a batch may
+//! hold a whole feed in order. If anything fails at the storage level the transaction is
+//! dropped, nothing of the batch is committed, and every caller of the batch gets the error:
+//! nothing is acknowledged that is not durable.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Instant;
+
+use kith_proto::{
+    AuthorId, Body, ContentId, Entry, Extends, FeedPosition, ForkProof, VerifiedEntry, extends,
+};
+use redb::{Database, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+
+use crate::tables::*;
+use crate::{AppendResult, Request, StoreConfig, StoreError};
+
+/// What happened to an entry that was not refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Appended to its feed. `drained` counts buffered successors appended after it.
+    Appended {
+        /// Buffered entries that followed it into the feed.
+        drained: u64,
+    },
+    /// Already stored (or already buffered); nothing changed.
+    Duplicate,
+    /// Valid but ahead of the feed: kept in the out-of-order buffer until the entries from
+    /// `first_missing` on arrive.
+    Buffered {
+        /// The first missing seq.
+        first_missing: u64,
+    },
+}
+
+/// Why a valid entry was refused by its feed. Nothing of it is stored (a fork's proof is).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// The entry conflicts with a stored one: the author forked. The proof is stored and the
+    /// feed is frozen at `seq`.
+    #[error("the feed of {author} is forked at seq {seq}; the proof is kept and the feed frozen")]
+    Forked {
+        /// The author.
+        author: AuthorId,
+        /// Lowest seq of the conflict.
+        seq: u64,
+    },
+    /// The feed was frozen by an earlier fork; it takes no more entries.
+    #[error("the feed of {author} is frozen since a fork at seq {seq}")]
+    Frozen {
+        /// The author.
+        author: AuthorId,
+        /// Lowest seq of the fork.
+        seq: u64,
+    },
+    /// The out-of-order buffer (for this feed or in all) is full.
+    #[error("the out-of-order buffer for {author} is full; fetch the missing entries first")]
+    BufferFull {
+        /// The author.
+        author: AuthorId,
+    },
+}
+
+/// Creates the tables and checks the layout version.
+pub(crate) fn initialise(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let found = meta.get("schema")?.map(|v| v.value());
+        match found {
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(_) => {}
+            None => {
+                meta.insert("schema", SCHEMA_VERSION)?;
+                meta.insert("revision", 0)?;
+            }
+        }
+        txn.open_table(LOG)?;
+        txn.open_table(IDS)?;
+        txn.open_table(HEADS)?;
+        txn.open_table(AUTHOR_TIMELINE)?;
+        txn.open_table(HOME)?;
+        txn.open_table(REPLIES)?;
+        txn.open_table(FOLLOWS)?;
+        txn.open_table(FOLLOWERS)?;
+        txn.open_table(LOCAL)?;
+        txn.open_table(PENDING)?;
+        txn.open_table(FORKS)?;
+    }
+    commit(txn)
+}
+
+fn commit(mut txn: WriteTransaction) -> Result<(), StoreError> {
+    // Immediate durability: the commit is on disk when commit() returns. Two-phase commit
+    // because we store data from untrusted peers (redb's checksums are not collision
+    // resistant); quick repair so that opening after a crash does not walk the whole file.
+    txn.set_durability(redb::Durability::Immediate)?;
+    txn.set_two_phase_commit(true);
+    txn.set_quick_repair(true);
+    txn.commit()?;
+    Ok(())
+}
+
+enum Reply {
+    Append(
+        oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
+        Vec<AppendResult>,
+    ),
+    AddLocal(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// The writer loop: runs until every [`crate::Store`] handle is gone.
+pub(crate) fn run(db: Arc<Database>, queue: Receiver<Request>, config: StoreConfig) {
+    while let Ok(first) = queue.recv() {
+        let mut weight = first.weight();
+        let mut batch = vec![first];
+        let mut deadline: Option<Instant> = None;
+        while weight < config.batch_max {
+            let next = match queue.try_recv() {
+                Ok(request) => request,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    // A lone request commits at once; once others are arriving, wait a
+                    // little for more so many callers share one fsync.
+                    if batch.len() < 2 || config.batch_window.is_zero() {
+                        break;
+                    }
+                    let deadline =
+                        *deadline.get_or_insert_with(|| Instant::now() + config.batch_window);
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        break;
+                    };
+                    match queue.recv_timeout(left) {
+                        Ok(request) => request,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
+            weight += next.weight();
+            batch.push(next);
+        }
+        process(&db, batch, &config);
+    }
+}
+
+fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig) {
+    let mut replies = Vec::with_capacity(batch.len());
+    let outcome = (|| -> Result<(), StoreError> {
+        let txn = db.begin_write()?;
+        {
+            let mut tx = Tx::open(&txn, config)?;
+            let mut requests = batch.into_iter();
+            for request in requests.by_ref() {
+                match request {
+                    Request::Append { entries, reply } => {
+                        let mut results = Vec::with_capacity(entries.len());
+                        for entry in entries {
+                            match tx.append(entry) {
+                                Ok(result) => results.push(result),
+                                Err(error) => {
+                                    let _ = reply.send(Err(StoreError::WriterStopped));
+                                    fail_all(requests, &mut replies);
+                                    return Err(error);
+                                }
+                            }
+                        }
+                        replies.push(Reply::Append(reply, results));
+                    }
+                    Request::AddLocal { author, reply } => {
+                        if let Err(error) = tx.add_local(&author) {
+                            let _ = reply.send(Err(StoreError::WriterStopped));
+                            fail_all(requests, &mut replies);
+                            return Err(error);
+                        }
+                        replies.push(Reply::AddLocal(reply));
+                    }
+                }
+            }
+            tx.finish()?;
+        }
+        commit(txn)
+    })();
+    match outcome {
+        Ok(()) => {
+            for reply in replies {
+                // A caller that stopped waiting does not undo the commit.
+                match reply {
+                    Reply::Append(sender, results) => drop(sender.send(Ok(results))),
+                    Reply::AddLocal(sender) => drop(sender.send(Ok(()))),
+                }
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for reply in replies {
+                let error = StoreError::Corrupt {
+                    table: "-",
+                    detail: format!("batch not committed: {message}"),
+                };
+                match reply {
+                    Reply::Append(sender, _) => drop(sender.send(Err(error))),
+                    Reply::AddLocal(sender) => drop(sender.send(Err(error))),
+                }
+            }
+        }
+    }
+}
+
+fn fail_all(rest: impl Iterator<Item = Request>, replies: &mut Vec<Reply>) {
+    // Requests after a storage failure are answered with the failure too, never dropped
+    // silently. They join `replies` with no results; the error path answers them.
+    for request in rest {
+        match request {
+            Request::Append { reply, .. } => replies.push(Reply::Append(reply, Vec::new())),
+            Request::AddLocal { reply, .. } => replies.push(Reply::AddLocal(reply)),
+        }
+    }
+}
+
+/// The tables of one write transaction.
+struct Tx<'t> {
+    log: Table<'t, &'static [u8], &'static [u8]>,
+    ids: Table<'t, &'static [u8], &'static [u8]>,
+    heads: Table<'t, &'static [u8], &'static [u8]>,
+    author_timeline: Table<'t, &'static [u8], u64>,
+    home: Table<'t, &'static [u8], &'static [u8]>,
+    replies: Table<'t, &'static [u8], &'static [u8]>,
+    follows: Table<'t, &'static [u8], u64>,
+    followers: Table<'t, &'static [u8], u64>,
+    local: Table<'t, &'static [u8], ()>,
+    pending: Table<'t, &'static [u8], &'static [u8]>,
+    forks: Table<'t, &'static [u8], &'static [u8]>,
+    meta: Table<'t, &'static str, u64>,
+    changes: u64,
+    max_pending_per_feed: u64,
+    max_pending_total: u64,
+}
+
+/// An entry read back from the store. It was verified before it was stored; re-checking the
+/// signature costs little here (forks and drains are rare) and guards against a damaged file.
+/// The timestamp was checked on arrival, so "now" is unbounded.
+fn reverify(table: &'static str, bytes: &[u8]) -> Result<VerifiedEntry, StoreError> {
+    Entry::decode(bytes)
+        .and_then(|entry| entry.verify(u64::MAX))
+        .map_err(|error| StoreError::Corrupt {
+            table,
+            detail: error.to_string(),
+        })
+}
+
+impl<'t> Tx<'t> {
+    fn open(txn: &'t WriteTransaction, config: &StoreConfig) -> Result<Self, StoreError> {
+        Ok(Self {
+            log: txn.open_table(LOG)?,
+            ids: txn.open_table(IDS)?,
+            heads: txn.open_table(HEADS)?,
+            author_timeline: txn.open_table(AUTHOR_TIMELINE)?,
+            home: txn.open_table(HOME)?,
+            replies: txn.open_table(REPLIES)?,
+            follows: txn.open_table(FOLLOWS)?,
+            followers: txn.open_table(FOLLOWERS)?,
+            local: txn.open_table(LOCAL)?,
+            pending: txn.open_table(PENDING)?,
+            forks: txn.open_table(FORKS)?,
+            meta: txn.open_table(META)?,
+            changes: 0,
+            max_pending_per_feed: config.max_pending_per_feed,
+            max_pending_total: config.max_pending_total,
+        })
+    }
+
+    fn finish(&mut self) -> Result<(), StoreError> {
+        if self.changes > 0 {
+            let revision = self.meta.get("revision")?.map_or(0, |v| v.value());
+            self.meta.insert("revision", revision + self.changes)?;
+        }
+        Ok(())
+    }
+
+    fn head(&self, author: &AuthorId) -> Result<Option<FeedPosition>, StoreError> {
+        Ok(self.heads.get(author.as_bytes().as_slice())?.map(|v| {
+            let v = v.value();
+            FeedPosition {
+                seq: be_u64(v, 0),
+                id: ContentId::from_digest(digest(v, 8)),
+            }
+        }))
+    }
+
+    fn stored_at(&self, author: &AuthorId, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .log
+            .get(feed_key(author, seq).as_slice())?
+            .map(|v| v.value()[32..].to_vec()))
+    }
+
+    fn append(&mut self, entry: VerifiedEntry) -> Result<AppendResult, StoreError> {
+        let author = entry.author();
+        if let Some(proof) = self.forks.get(author.as_bytes().as_slice())? {
+            return Ok(Err(AppendError::Frozen {
+                author,
+                seq: be_u64(proof.value(), 0),
+            }));
+        }
+        let head = self.head(&author)?;
+        match extends(head, &entry) {
+            Extends::Next => {
+                self.insert(&entry)?;
+                let drained = self.drain_pending(&author)?;
+                Ok(Ok(AppendOutcome::Appended { drained }))
+            }
+            Extends::Duplicate => Ok(Ok(AppendOutcome::Duplicate)),
+            Extends::Behind => {
+                let stored =
+                    self.stored_at(&author, entry.seq())?
+                        .ok_or_else(|| StoreError::Corrupt {
+                            table: LOG_NAME,
+                            detail: format!(
+                                "seq {} of {author} below the head is missing",
+                                entry.seq()
+                            ),
+                        })?;
+                let stored = reverify(LOG_NAME, &stored)?;
+                if stored.id() == entry.id() {
+                    Ok(Ok(AppendOutcome::Duplicate))
+                } else {
+                    self.record_fork(stored, entry)
+                }
+            }
+            Extends::BrokenLink => {
+                let seq = entry.seq() - 1;
+                let stored = self
+                    .stored_at(&author, seq)?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        table: LOG_NAME,
+                        detail: format!("head entry {seq} of {author} is missing"),
+                    })?;
+                let stored = reverify(LOG_NAME, &stored)?;
+                self.record_fork(stored, entry)
+            }
+            Extends::Gap { first_missing } => self.buffer(entry, first_missing),
+        }
+    }
+
+    fn buffer(
+        &mut self,
+        entry: VerifiedEntry,
+        first_missing: u64,
+    ) -> Result<AppendResult, StoreError> {
+        let author = entry.author();
+        let key = feed_key(&author, entry.seq());
+        let existing = self
+            .pending
+            .get(key.as_slice())?
+            .map(|v| v.value().to_vec());
+        if let Some(existing) = existing {
+            let existing = reverify(PENDING_NAME, &existing)?;
+            if existing.id() == entry.id() {
+                return Ok(Ok(AppendOutcome::Duplicate));
+            }
+            return self.record_fork(existing, entry);
+        }
+        let start = feed_key(&author, 0);
+        let end = feed_key(&author, u64::MAX);
+        let for_feed = self
+            .pending
+            .range(start.as_slice()..=end.as_slice())?
+            .count() as u64;
+        if for_feed >= self.max_pending_per_feed || self.pending.len()? >= self.max_pending_total {
+            return Ok(Err(AppendError::BufferFull { author }));
+        }
+        self.pending.insert(key.as_slice(), entry.bytes())?;
+        Ok(Ok(AppendOutcome::Buffered { first_missing }))
+    }
+
+    /// Appends buffered successors of the feed's new head, as far as they chain.
+    fn drain_pending(&mut self, author: &AuthorId) -> Result<u64, StoreError> {
+        let mut drained = 0;
+        loop {
+            let Some(head) = self.head(author)? else {
+                return Ok(drained);
+            };
+            // Buffered entries at or below the head are obsolete (duplicates or forks that
+            // lost); drop them.
+            let start = feed_key(author, 0);
+            let upto = feed_key(author, head.seq);
+            self.pending
+                .retain_in(start.as_slice()..=upto.as_slice(), |_, _| false)?;
+            let next_key = feed_key(author, head.seq + 1);
+            let Some(bytes) = self
+                .pending
+                .remove(next_key.as_slice())?
+                .map(|v| v.value().to_vec())
+            else {
+                return Ok(drained);
+            };
+            let next = reverify(PENDING_NAME, &bytes)?;
+            match extends(Some(head), &next) {
+                Extends::Next => {
+                    self.insert(&next)?;
+                    drained += 1;
+                }
+                _ => {
+                    let stored =
+                        self.stored_at(author, head.seq)?
+                            .ok_or_else(|| StoreError::Corrupt {
+                                table: LOG_NAME,
+                                detail: format!("head entry {} of {author} is missing", head.seq),
+                            })?;
+                    let stored = reverify(LOG_NAME, &stored)?;
+                    // The buffered successor names another predecessor: the author forked.
+                    // The proof is kept; the entry that triggered the drain stays appended.
+                    let _ = self.record_fork(stored, next)?;
+                    return Ok(drained);
+                }
+            }
+        }
+    }
+
+    fn record_fork(
+        &mut self,
+        a: VerifiedEntry,
+        b: VerifiedEntry,
+    ) -> Result<AppendResult, StoreError> {
+        let author = a.author();
+        let proof = ForkProof::new(a, b).map_err(|error| StoreError::Corrupt {
+            table: FORKS_NAME,
+            detail: format!("fork proof for {author} does not hold: {error}"),
+        })?;
+        let mut value = proof.seq().to_be_bytes().to_vec();
+        value.extend_from_slice(&proof.encode());
+        self.forks
+            .insert(author.as_bytes().as_slice(), value.as_slice())?;
+        // Nothing more of a frozen feed will be appended: drop what is buffered for it.
+        let start = feed_key(&author, 0);
+        let end = feed_key(&author, u64::MAX);
+        self.pending
+            .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)?;
+        self.changes += 1;
+        Ok(Err(AppendError::Forked {
+            author,
+            seq: proof.seq(),
+        }))
+    }
+
+    /// Writes an entry that extends its feed, and every index that derives from it.
+    fn insert(&mut self, entry: &VerifiedEntry) -> Result<(), StoreError> {
+        let author = entry.author();
+        let (seq, id, ts) = (entry.seq(), entry.id(), entry.ts());
+        let key = feed_key(&author, seq);
+        let mut value = Vec::with_capacity(32 + entry.bytes().len());
+        value.extend_from_slice(id.digest());
+        value.extend_from_slice(entry.bytes());
+        self.log.insert(key.as_slice(), value.as_slice())?;
+        self.ids.insert(id.digest().as_slice(), key.as_slice())?;
+        self.heads.insert(
+            author.as_bytes().as_slice(),
+            head_value(seq, &id, ts).as_slice(),
+        )?;
+        if entry.kind().is_timeline_item() {
+            self.author_timeline.insert(key.as_slice(), ts)?;
+            for owner in self.home_owners(&author)? {
+                self.home.insert(
+                    home_key(&owner, ts, &author, seq).as_slice(),
+                    id.digest().as_slice(),
+                )?;
+            }
+        }
+        match entry.body() {
+            Body::Reply { parent, .. } => {
+                self.replies
+                    .insert(reply_key(parent, ts, &id).as_slice(), key.as_slice())?;
+            }
+            Body::Follow { subject } => {
+                self.follows
+                    .insert(pair_key(&author, subject).as_slice(), seq)?;
+                self.followers
+                    .insert(pair_key(subject, &author).as_slice(), seq)?;
+                if subject != &author && self.is_local(&author)? {
+                    self.backfill_home(&author, subject)?;
+                }
+            }
+            Body::Unfollow { subject } => {
+                self.follows.remove(pair_key(&author, subject).as_slice())?;
+                self.followers
+                    .remove(pair_key(subject, &author).as_slice())?;
+                if subject != &author && self.is_local(&author)? {
+                    self.unfill_home(&author, subject)?;
+                }
+            }
+            _ => {}
+        }
+        self.changes += 1;
+        Ok(())
+    }
+
+    fn is_local(&self, author: &AuthorId) -> Result<bool, StoreError> {
+        Ok(self.local.get(author.as_bytes().as_slice())?.is_some())
+    }
+
+    /// Local identities whose home timeline shows `author`: the author if local, and local
+    /// followers.
+    fn home_owners(&self, author: &AuthorId) -> Result<Vec<AuthorId>, StoreError> {
+        let mut owners = Vec::new();
+        if self.is_local(author)? {
+            owners.push(*author);
+        }
+        let start = prefix_start(author.as_bytes(), 32);
+        let end = prefix_end(author.as_bytes(), 32);
+        for row in self.followers.range(start.as_slice()..end.as_slice())? {
+            let (key, _) = row?;
+            let follower = digest(key.value(), 32);
+            if self.local.get(follower.as_slice())?.is_some() {
+                owners.push(author_from_table(FOLLOWERS_NAME, follower)?);
+            }
+        }
+        Ok(owners)
+    }
+
+    fn timeline_rows(&self, author: &AuthorId) -> Result<Vec<(u64, u64)>, StoreError> {
+        let start = feed_key(author, 0);
+        let end = feed_key(author, u64::MAX);
+        let mut rows = Vec::new();
+        for row in self
+            .author_timeline
+            .range(start.as_slice()..=end.as_slice())?
+        {
+            let (key, ts) = row?;
+            rows.push((be_u64(key.value(), 32), ts.value()));
+        }
+        Ok(rows)
+    }
+
+    fn backfill_home(&mut self, owner: &AuthorId, subject: &AuthorId) -> Result<(), StoreError> {
+        for (seq, ts) in self.timeline_rows(subject)? {
+            let id = self
+                .log
+                .get(feed_key(subject, seq).as_slice())?
+                .map(|v| digest(v.value(), 0))
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: LOG_NAME,
+                    detail: format!("timeline row {seq} of {subject} has no entry"),
+                })?;
+            self.home
+                .insert(home_key(owner, ts, subject, seq).as_slice(), id.as_slice())?;
+        }
+        Ok(())
+    }
+
+    fn unfill_home(&mut self, owner: &AuthorId, subject: &AuthorId) -> Result<(), StoreError> {
+        for (seq, ts) in self.timeline_rows(subject)? {
+            self.home
+                .remove(home_key(owner, ts, subject, seq).as_slice())?;
+        }
+        Ok(())
+    }
+
+    fn add_local(&mut self, author: &AuthorId) -> Result<(), StoreError> {
+        if self.is_local(author)? {
+            return Ok(());
+        }
+        self.local.insert(author.as_bytes().as_slice(), ())?;
+        self.backfill_home(author, author)?;
+        let start = prefix_start(author.as_bytes(), 32);
+        let end = prefix_end(author.as_bytes(), 32);
+        let mut subjects = Vec::new();
+        for row in self.follows.range(start.as_slice()..end.as_slice())? {
+            let (key, _) = row?;
+            subjects.push(author_from_table(FOLLOWS_NAME, digest(key.value(), 32))?);
+        }
+        for subject in subjects {
+            if subject != *author {
+                self.backfill_home(author, &subject)?;
+            }
+        }
+        self.changes += 1;
+        Ok(())
+    }
+}
+
+const LOG_NAME: &str = "log_v1";
+const PENDING_NAME: &str = "pending_v1";
+const FORKS_NAME: &str = "forks_v1";
+const FOLLOWS_NAME: &str = "follows_v1";
+const FOLLOWERS_NAME: &str = "followers_v1";
+
+pub(crate) fn author_from_table(
+    table: &'static str,
+    bytes: [u8; 32],
+) -> Result<AuthorId, StoreError> {
+    AuthorId::from_bytes(bytes).map_err(|error| StoreError::Corrupt {
+        table,
+        detail: error.to_string(),
+    })
+}
