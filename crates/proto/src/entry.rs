@@ -377,16 +377,80 @@ pub fn verify_batch(entries: Vec<Entry>, now_ms: u64) -> Vec<Result<VerifiedEntr
     results.into_iter().flatten().collect()
 }
 
+/// Decodes and verifies many envelopes: [`Entry::decode`] on each, then [`verify_batch`] on
+/// the ones that decoded. One result per envelope, in input order. This is the whole
+/// CPU-side ingest path (size, canonical form, hash, structure, signatures, timestamps).
+pub fn validate_batch(envelopes: &[&[u8]], now_ms: u64) -> Vec<Result<VerifiedEntry, EntryError>> {
+    let mut results: Vec<Option<Result<VerifiedEntry, EntryError>>> =
+        Vec::with_capacity(envelopes.len());
+    let mut decoded = Vec::with_capacity(envelopes.len());
+    let mut slots = Vec::with_capacity(envelopes.len());
+    for (index, bytes) in envelopes.iter().enumerate() {
+        match Entry::decode(bytes) {
+            Ok(entry) => {
+                decoded.push(entry);
+                slots.push(index);
+                results.push(None);
+            }
+            Err(error) => results.push(Some(Err(error))),
+        }
+    }
+    for (slot, result) in slots.into_iter().zip(verify_batch(decoded, now_ms)) {
+        results[slot] = Some(result);
+    }
+    results.into_iter().flatten().collect()
+}
+
 /// Strict verification refuses a small-order `R` or key; the batch equation does not look,
 /// so check it here. A key is never weak (checked when the `AuthorId` is made).
+///
+/// Decompressing `R` to test its order would cost about a quarter of a batched
+/// verification, so `R` is compared against every byte string that decompresses to one of
+/// the eight small-order points instead (see [`small_order_encodings`]).
 fn small_order_check(entry: &Entry) -> Result<(), EntryError> {
-    let r_bytes: [u8; 32] = entry.sig[..32]
-        .try_into()
-        .map_err(|_| EntryError::BadSignature)?;
-    match VerifyingKey::from_bytes(&r_bytes) {
-        Ok(r) if !r.is_weak() => Ok(()),
-        _ => Err(EntryError::BadSignature),
+    let r_bytes = &entry.sig[..32];
+    if small_order_encodings()
+        .iter()
+        .any(|bad| bad.as_slice() == r_bytes)
+    {
+        return Err(EntryError::BadSignature);
     }
+    Ok(())
+}
+
+/// Every 32-byte string that decompresses to a point of small order: for each of the eight
+/// torsion points, its canonical encoding and the same with the sign bit flipped, and, where
+/// `y + p` still fits in 255 bits (only `y` = 0 and 1), the non-canonical `y + p` forms with
+/// either sign bit. curve25519-dalek accepts all of these when decompressing.
+fn small_order_encodings() -> &'static [[u8; 32]] {
+    static ENCODINGS: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    ENCODINGS.get_or_init(|| {
+        let mut encodings = Vec::new();
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            let canonical = point.compress().to_bytes();
+            let mut forms = vec![canonical];
+            // y < 19: y + p = 2^255 - 19 + y is also below 2^255.
+            if canonical[0] < 19
+                && canonical[1..31].iter().all(|b| *b == 0)
+                && canonical[31] & 0x7f == 0
+            {
+                let mut non_canonical = [0xffu8; 32];
+                non_canonical[0] = 0xed + canonical[0];
+                non_canonical[31] = 0x7f;
+                forms.push(non_canonical);
+            }
+            for form in forms {
+                for sign in [0u8, 0x80] {
+                    let mut encoding = form;
+                    encoding[31] = (encoding[31] & 0x7f) | sign;
+                    if !encodings.contains(&encoding) {
+                        encodings.push(encoding);
+                    }
+                }
+            }
+        }
+        encodings
+    })
 }
 
 fn encode_payload(
@@ -568,6 +632,44 @@ mod tests {
         assert_eq!(again.body(), &Body::Unknown);
         assert_eq!(again.body_bytes(), &body[..]);
         assert_eq!(again.bytes(), entry.bytes());
+    }
+
+    #[test]
+    fn small_order_encodings_are_exactly_the_weak_points() {
+        let encodings = small_order_encodings();
+        // The 8 points have 5 distinct y (1, -1, 0 and ±y8, as P and -P share y); with both
+        // sign bits that is 10 strings, plus the non-canonical y + p of y = 0 and y = 1 with
+        // both sign bits: 14.
+        assert_eq!(encodings.len(), 14);
+        for encoding in encodings {
+            let point = VerifyingKey::from_bytes(encoding).expect("decompresses");
+            assert!(point.is_weak(), "{encoding:02x?} is not of small order");
+        }
+        // Real signature R values are never in the list.
+        let keypair = Keypair::from_seed(&[6; 32]);
+        for i in 0..64 {
+            let entry = post(&keypair, None, &format!("{i}"));
+            assert!(small_order_check(&entry).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_small_order_r_is_refused_by_batch_and_single_verification() {
+        let keypair = Keypair::from_seed(&[7; 32]);
+        let good = post(&keypair, None, "fine");
+        let mut entries = vec![good.clone().into_entry()];
+        for bad_r in small_order_encodings() {
+            let mut sig = *good.signature();
+            sig[..32].copy_from_slice(bad_r);
+            let forged = encode_envelope(&sig, good.payload_bytes());
+            entries.push(Entry::decode(&forged).unwrap());
+        }
+        let results = verify_batch(entries.clone(), NOW);
+        assert!(results[0].is_ok());
+        for (entry, result) in entries.into_iter().zip(results).skip(1) {
+            assert_eq!(result, Err(EntryError::BadSignature));
+            assert_eq!(entry.verify(NOW), Err(EntryError::BadSignature));
+        }
     }
 
     #[test]

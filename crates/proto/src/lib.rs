@@ -28,6 +28,8 @@ pub mod limits;
 pub use body::{Body, BodyError, Kind};
 pub use chain::{Extends, FeedPosition, ForkProof, ForkProofError, extends};
 pub use cid::{CidError, ContentId};
-pub use entry::{Draft, Entry, EntryError, VerifiedEntry, sign_entry, validate, verify_batch};
+pub use entry::{
+    Draft, Entry, EntryError, VerifiedEntry, sign_entry, validate, validate_batch, verify_batch,
+};
 pub use head::{FeedHead, HeadError, HeadOrder, head_key};
 pub use identity::{AuthorId, DidError, KeyFileError, Keypair};

@@ -30,7 +30,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use kith_proto::{AuthorId, Entry, EntryError, VerifiedEntry, verify_batch};
+use kith_proto::{AuthorId, EntryError, VerifiedEntry, validate_batch};
 use redb::{Database, ReadableDatabase};
 
 pub use read::{HeadInfo, HomeCursor, HomePage};
@@ -306,27 +306,16 @@ impl Store {
     ) -> Result<Vec<Result<AppendOutcome, IngestError>>, StoreError> {
         let mut results: Vec<Option<Result<AppendOutcome, IngestError>>> =
             Vec::with_capacity(envelopes.len());
-        let mut decoded = Vec::with_capacity(envelopes.len());
-        let mut slots = Vec::with_capacity(envelopes.len());
-        for (index, bytes) in envelopes.iter().enumerate() {
-            match Entry::decode(bytes) {
-                Ok(entry) => {
-                    decoded.push(entry);
-                    slots.push(index);
-                    results.push(None);
-                }
-                Err(error) => results.push(Some(Err(error.into()))),
-            }
-        }
-        let mut verified = Vec::with_capacity(decoded.len());
-        let mut verified_slots = Vec::with_capacity(decoded.len());
-        for (slot, result) in slots.into_iter().zip(verify_batch(decoded, now_ms)) {
+        let mut verified = Vec::with_capacity(envelopes.len());
+        let mut verified_slots = Vec::with_capacity(envelopes.len());
+        for (slot, result) in validate_batch(envelopes, now_ms).into_iter().enumerate() {
             match result {
                 Ok(entry) => {
                     verified.push(entry);
                     verified_slots.push(slot);
+                    results.push(None);
                 }
-                Err(error) => results[slot] = Some(Err(error.into())),
+                Err(error) => results.push(Some(Err(error.into()))),
             }
         }
         if !verified.is_empty() {
