@@ -92,6 +92,12 @@ pub enum StoreError {
         /// What redb said.
         source: redb::DatabaseError,
     },
+    /// Another process has the database open (a running daemon, or another command).
+    #[error("the database {path} is in use by another process")]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file was written by a newer layout than this build reads.
     #[error(
         "the database uses layout {found}, newer than this kith reads ({supported}); upgrade kith"
@@ -217,9 +223,14 @@ impl Store {
             .set_cache_size(config.cache_bytes)
             .set_check_integrity_on_open(config.check_integrity_on_open)
             .create(path)
-            .map_err(|source| StoreError::Open {
-                path: path.to_owned(),
-                source,
+            .map_err(|source| match source {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                    path: path.to_owned(),
+                },
+                source => StoreError::Open {
+                    path: path.to_owned(),
+                    source,
+                },
             })?;
         Self::start(db, config)
     }

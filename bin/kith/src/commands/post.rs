@@ -1,0 +1,86 @@
+//! `kith post TEXT`: sign a post and append it to the identity's feed.
+
+use std::io::Read;
+
+use anyhow::{Context as _, Result, bail};
+use kith_proto::limits::MAX_TEXT_BYTES;
+
+use super::{Context, with_backend};
+use crate::output::Output;
+
+/// Posts `text` (or standard input when it is `-`) and prints the new entry.
+pub(super) fn run(context: &Context, text: &str) -> Result<()> {
+    // Say so before waiting on standard input if there is no identity.
+    context.repo.require_initialised()?;
+    let text = if text == "-" {
+        read_stdin()?
+    } else {
+        text.to_owned()
+    };
+    check_text(&text)?;
+    let receipt = with_backend(context, |backend| backend.post(&text))?;
+    match context.output {
+        Output::Json => Output::json(&receipt),
+        Output::Quiet => Output::text(&format!("{}\n", receipt.id)),
+        Output::Human => Output::text(&format!("posted {} (seq {})\n", receipt.id, receipt.seq)),
+    }
+}
+
+/// Reads the whole of standard input; one final line break (as `echo` adds) is dropped.
+fn read_stdin() -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        // One byte past the limit is enough to know the text is too long.
+        .take(
+            u64::try_from(MAX_TEXT_BYTES)
+                .unwrap_or(u64::MAX)
+                .saturating_add(3),
+        )
+        .read_to_end(&mut bytes)
+        .context("cannot read the post from standard input")?;
+    let mut text = String::from_utf8(bytes)
+        .context("standard input is not UTF-8 text; a post must be UTF-8")?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+/// Applies the protocol's text rules before anything is signed or stored.
+fn check_text(text: &str) -> Result<()> {
+    if text.is_empty() {
+        bail!("the post is empty; give some text (or `-` to read it from standard input)");
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        bail!(
+            "the post is too long: {} bytes of UTF-8, and the limit is {MAX_TEXT_BYTES} bytes; \
+             shorten it",
+            text.len()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_limits() {
+        assert!(check_text("hello").is_ok());
+        assert!(check_text(&"é".repeat(MAX_TEXT_BYTES / 2)).is_ok());
+        let error = check_text("").unwrap_err().to_string();
+        assert!(error.contains("empty"), "{error}");
+        let error = check_text(&"x".repeat(MAX_TEXT_BYTES + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("too long") && error.contains("16384"),
+            "{error}"
+        );
+    }
+}
