@@ -71,7 +71,9 @@ impl ContentId {
         let encoded = text.strip_prefix('b').ok_or(CidError::BadText)?;
         let bytes = base32_decode(encoded).ok_or(CidError::BadText)?;
         let id = Self::from_bytes(&bytes)?;
-        // base32 of 36 bytes leaves 4 spare bits: they must be zero (one text per id).
+        // base32 of 36 bytes is 58 characters, 290 bits for 288: the 2 spare bits must be
+        // zero (one text per id). A 59-character text also decodes to 36 bytes (its last
+        // 7 bits are dropped), so the round trip is what refuses it too.
         if id.to_string() != text {
             return Err(CidError::BadText);
         }

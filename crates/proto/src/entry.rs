@@ -12,6 +12,7 @@
 //! ([`Entry::verify`], [`verify_batch`]) checks the signature and the timestamp against a
 //! `now` the caller passes in, and yields a [`VerifiedEntry`], the only form the store takes.
 
+use std::collections::HashMap;
 use std::ops::{Deref, Range};
 
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -19,7 +20,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use crate::body::{Body, BodyError, Kind};
 use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical};
 use crate::cid::{CidError, ContentId};
-use crate::identity::{AuthorId, DidError, Keypair};
+use crate::identity::{AuthorId, DidError, Keypair, is_small_order_encoding};
 use crate::limits::{MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, MAX_SEQ, MAX_TIMESTAMP_MS};
 
 /// The protocol version written in every payload's `v` field.
@@ -156,7 +157,7 @@ impl Entry {
         if version != PROTOCOL_VERSION {
             return Err(EntryError::UnsupportedVersion(version));
         }
-        let author = AuthorId::from_slice(fields.bytes("author")?)?;
+        let author = AuthorId::from_slice_deferred(fields.bytes("author")?)?;
         let seq = fields.uint("seq")?;
         if seq == 0 || seq > MAX_SEQ {
             return Err(EntryError::BadSeq(seq));
@@ -219,7 +220,7 @@ impl Entry {
     /// `now_ms` (milliseconds since the Unix epoch).
     pub fn verify(self, now_ms: u64) -> Result<VerifiedEntry, EntryError> {
         self.check_time(now_ms)?;
-        let key = self.author.verifying_key();
+        let key = self.author.verifying_key()?;
         let signature = Signature::from_bytes(&self.sig);
         key.verify_strict(&self.signed_message(), &signature)
             .map_err(|_| EntryError::BadSignature)?;
@@ -353,16 +354,31 @@ pub fn verify_batch(entries: Vec<Entry>, now_ms: u64) -> Vec<Result<VerifiedEntr
             Err(error) => results.push(Some(Err(error))),
         }
     }
+    // Decompressing a key costs about a quarter of a batched verification; batches are
+    // mostly a few feeds, so decompress each author once. An author that is not a curve
+    // point is refused here.
+    let mut cache: HashMap<AuthorId, Result<VerifyingKey, DidError>> = HashMap::new();
+    let mut keys: Vec<VerifyingKey> = Vec::with_capacity(candidates.len());
+    let mut usable = Vec::with_capacity(candidates.len());
+    for (index, entry) in candidates {
+        match cache
+            .entry(entry.author)
+            .or_insert_with(|| entry.author.verifying_key())
+        {
+            Ok(key) => {
+                keys.push(*key);
+                usable.push((index, entry));
+            }
+            Err(error) => results[index] = Some(Err(EntryError::BadAuthor(error.clone()))),
+        }
+    }
+    let candidates = usable;
     if candidates.len() >= 2 {
         let messages: Vec<Vec<u8>> = candidates.iter().map(|(_, e)| e.signed_message()).collect();
         let message_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
         let signatures: Vec<Signature> = candidates
             .iter()
             .map(|(_, e)| Signature::from_bytes(&e.sig))
-            .collect();
-        let keys: Vec<VerifyingKey> = candidates
-            .iter()
-            .map(|(_, e)| e.author.verifying_key())
             .collect();
         if ed25519_dalek::verify_batch(&message_refs, &signatures, &keys).is_ok() {
             for (index, entry) in candidates {
@@ -402,55 +418,16 @@ pub fn validate_batch(envelopes: &[&[u8]], now_ms: u64) -> Vec<Result<VerifiedEn
 }
 
 /// Strict verification refuses a small-order `R` or key; the batch equation does not look,
-/// so check it here. A key is never weak (checked when the `AuthorId` is made).
+/// so check it here (keys are checked by `AuthorId::verifying_key`).
 ///
 /// Decompressing `R` to test its order would cost about a quarter of a batched
 /// verification, so `R` is compared against every byte string that decompresses to one of
-/// the eight small-order points instead (see [`small_order_encodings`]).
+/// the eight small-order points instead.
 fn small_order_check(entry: &Entry) -> Result<(), EntryError> {
-    let r_bytes = &entry.sig[..32];
-    if small_order_encodings()
-        .iter()
-        .any(|bad| bad.as_slice() == r_bytes)
-    {
+    if is_small_order_encoding(&entry.sig[..32]) {
         return Err(EntryError::BadSignature);
     }
     Ok(())
-}
-
-/// Every 32-byte string that decompresses to a point of small order: for each of the eight
-/// torsion points, its canonical encoding and the same with the sign bit flipped, and, where
-/// `y + p` still fits in 255 bits (only `y` = 0 and 1), the non-canonical `y + p` forms with
-/// either sign bit. curve25519-dalek accepts all of these when decompressing.
-fn small_order_encodings() -> &'static [[u8; 32]] {
-    static ENCODINGS: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
-    ENCODINGS.get_or_init(|| {
-        let mut encodings = Vec::new();
-        for point in curve25519_dalek::constants::EIGHT_TORSION {
-            let canonical = point.compress().to_bytes();
-            let mut forms = vec![canonical];
-            // y < 19: y + p = 2^255 - 19 + y is also below 2^255.
-            if canonical[0] < 19
-                && canonical[1..31].iter().all(|b| *b == 0)
-                && canonical[31] & 0x7f == 0
-            {
-                let mut non_canonical = [0xffu8; 32];
-                non_canonical[0] = 0xed + canonical[0];
-                non_canonical[31] = 0x7f;
-                forms.push(non_canonical);
-            }
-            for form in forms {
-                for sign in [0u8, 0x80] {
-                    let mut encoding = form;
-                    encoding[31] = (encoding[31] & 0x7f) | sign;
-                    if !encodings.contains(&encoding) {
-                        encodings.push(encoding);
-                    }
-                }
-            }
-        }
-        encodings
-    })
 }
 
 fn encode_payload(
@@ -543,6 +520,7 @@ pub fn sign_entry(keypair: &Keypair, draft: &Draft<'_>) -> Result<VerifiedEntry,
 mod tests {
     use super::*;
     use crate::body::Body;
+    use crate::identity::small_order_encodings;
 
     const NOW: u64 = 1_764_000_000_000;
 
@@ -670,6 +648,31 @@ mod tests {
             assert_eq!(result, Err(EntryError::BadSignature));
             assert_eq!(entry.verify(NOW), Err(EntryError::BadSignature));
         }
+    }
+
+    #[test]
+    fn an_author_that_is_not_a_curve_point_is_refused_at_verification() {
+        let not_a_point = (2u8..=255)
+            .map(|k| {
+                let mut bytes = [0u8; 32];
+                bytes[0] = k;
+                bytes
+            })
+            .find(|bytes| VerifyingKey::from_bytes(bytes).is_err())
+            .unwrap();
+        let author = AuthorId::from_slice_deferred(&not_a_point).unwrap();
+        let body = Body::Post { text: "x".into() }.encode();
+        let payload = encode_payload(&author, 1, None, NOW, "post", &body);
+        let envelope = encode_envelope(&[7; 64], &payload);
+        let entry = Entry::decode(&envelope).unwrap();
+        assert_eq!(
+            entry.clone().verify(NOW),
+            Err(EntryError::BadAuthor(DidError::InvalidKey))
+        );
+        let good = post(&Keypair::from_seed(&[8; 32]), None, "fine").into_entry();
+        let results = verify_batch(vec![good.clone(), entry, good], NOW);
+        assert!(results[0].is_ok() && results[2].is_ok());
+        assert_eq!(results[1], Err(EntryError::BadAuthor(DidError::InvalidKey)));
     }
 
     #[test]

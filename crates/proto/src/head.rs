@@ -104,7 +104,8 @@ impl FeedHead {
     }
 
     /// Signs the head `(seq, id)` of `keypair`'s feed at time `ts`. The signature covers
-    /// [`HEAD_SIGNATURE_DOMAIN`] followed by the canonical map `{ts, id, seq, author}`.
+    /// [`HEAD_SIGNATURE_DOMAIN`] followed by the canonical map `{id, ts, seq, author}` (keys in
+    /// canonical order: `id` and `ts` are both two bytes long and `id` < `ts` bytewise).
     pub fn sign(keypair: &Keypair, seq: u64, id: ContentId, ts: u64) -> Self {
         let author = keypair.author();
         let sig = keypair.sign(&Self::unsigned(&author, seq, &id, ts));
@@ -137,7 +138,7 @@ impl FeedHead {
         }
         check_canonical(bytes)?;
         let mut f = Fields::parse(bytes)?;
-        let author = AuthorId::from_slice(f.bytes("author")?)?;
+        let author = AuthorId::from_slice_deferred(f.bytes("author")?)?;
         let seq = f.uint("seq")?;
         let id = ContentId::from_bytes(f.bytes("id")?)?;
         let ts = f.uint("ts")?;
@@ -164,6 +165,7 @@ impl FeedHead {
         }
         author
             .verifying_key()
+            .map_err(HeadError::BadAuthor)?
             .verify_strict(
                 &Self::unsigned(&author, seq, &id, ts),
                 &Signature::from_bytes(&sig),

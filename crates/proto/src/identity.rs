@@ -59,7 +59,13 @@ pub enum KeyFileError {
     UnexpectedLine(usize),
 }
 
-/// The public identity of an author: an ed25519 public key, known valid and not weak.
+/// The public identity of an author: an ed25519 public key that is not of small order.
+///
+/// [`AuthorId::from_bytes`] and [`AuthorId::parse_did`] also check that the bytes decompress
+/// to a curve point. The author of a received entry is only checked against the small-order
+/// list when the entry is decoded; whether it decompresses is checked when the entry's
+/// signature is verified, which has to decompress it anyway (doing it twice would cost a
+/// fifth of the ingest path).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AuthorId([u8; 32]);
 
@@ -85,10 +91,23 @@ impl AuthorId {
         &self.0
     }
 
-    /// The key, for signature checks.
-    pub(crate) fn verifying_key(&self) -> VerifyingKey {
-        // Checked at construction.
-        VerifyingKey::from_bytes(&self.0).expect("AuthorId holds a valid key")
+    /// Wraps 32 bytes after the cheap check only: not an encoding of a small-order point.
+    /// The point itself is checked by [`AuthorId::verifying_key`] when a signature is verified.
+    pub(crate) fn from_slice_deferred(bytes: &[u8]) -> Result<Self, DidError> {
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| DidError::NotEd25519)?;
+        if is_small_order_encoding(&bytes) {
+            return Err(DidError::InvalidKey);
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The decompressed key, for signature checks; fails if the bytes are not a curve point
+    /// or the point is of small order.
+    pub(crate) fn verifying_key(&self) -> Result<VerifyingKey, DidError> {
+        match VerifyingKey::from_bytes(&self.0) {
+            Ok(key) if !key.is_weak() => Ok(key),
+            _ => Err(DidError::InvalidKey),
+        }
     }
 
     /// The `did:key:z6Mk…` text form.
@@ -242,6 +261,50 @@ impl fmt::Debug for Keypair {
         // Never print the secret half.
         write!(f, "Keypair({})", self.author().to_did())
     }
+}
+
+/// Is `bytes` one of the strings that decompress to a point of small order (see
+/// [`small_order_encodings`])? Such a point as a key or as a signature's `R` is refused by
+/// strict verification.
+pub(crate) fn is_small_order_encoding(bytes: &[u8]) -> bool {
+    small_order_encodings()
+        .iter()
+        .any(|bad| bad.as_slice() == bytes)
+}
+
+/// Every 32-byte string that decompresses to a point of small order: for each of the eight
+/// torsion points, its canonical encoding and the same with the sign bit flipped, and, where
+/// `y + p` still fits in 255 bits (only `y` = 0 and 1), the non-canonical `y + p` forms with
+/// either sign bit. curve25519-dalek accepts all of these when decompressing.
+pub(crate) fn small_order_encodings() -> &'static [[u8; 32]] {
+    static ENCODINGS: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    ENCODINGS.get_or_init(|| {
+        let mut encodings = Vec::new();
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            let canonical = point.compress().to_bytes();
+            let mut forms = vec![canonical];
+            // y < 19: y + p = 2^255 - 19 + y is also below 2^255.
+            if canonical[0] < 19
+                && canonical[1..31].iter().all(|b| *b == 0)
+                && canonical[31] & 0x7f == 0
+            {
+                let mut non_canonical = [0xffu8; 32];
+                non_canonical[0] = 0xed + canonical[0];
+                non_canonical[31] = 0x7f;
+                forms.push(non_canonical);
+            }
+            for form in forms {
+                for sign in [0u8, 0x80] {
+                    let mut encoding = form;
+                    encoding[31] = (encoding[31] & 0x7f) | sign;
+                    if !encodings.contains(&encoding) {
+                        encodings.push(encoding);
+                    }
+                }
+            }
+        }
+        encodings
+    })
 }
 
 fn parse_seed_hex(hex: &str) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
