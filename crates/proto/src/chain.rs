@@ -12,6 +12,11 @@ use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical};
 use crate::cid::ContentId;
 use crate::entry::{EntryError, VerifiedEntry, validate};
 use crate::identity::AuthorId;
+use crate::limits::MAX_ENVELOPE_BYTES;
+
+/// Largest encoded fork proof: two maximal envelopes with their framing
+/// (`a2 61 61 5a <len:4> … 61 62 5a <len:4> …`: 15 bytes).
+pub const MAX_FORK_PROOF_BYTES: usize = 2 * MAX_ENVELOPE_BYTES + 15;
 
 /// The newest entry held of a feed: its seq and id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +74,9 @@ pub enum ForkProofError {
     /// One of the entries is invalid.
     #[error("invalid entry in fork proof: {0}")]
     Entry(#[from] EntryError),
+    /// Larger than [`MAX_FORK_PROOF_BYTES`].
+    #[error("fork proof is {0} bytes; the limit is {MAX_FORK_PROOF_BYTES}")]
+    TooLarge(usize),
     /// The encoding of the proof is malformed.
     #[error("malformed fork proof: {0}")]
     Malformed(#[from] CborError),
@@ -136,6 +144,9 @@ impl ForkProof {
 
     /// Decodes and re-checks a proof.
     pub fn decode(bytes: &[u8], now_ms: u64) -> Result<Self, ForkProofError> {
+        if bytes.len() > MAX_FORK_PROOF_BYTES {
+            return Err(ForkProofError::TooLarge(bytes.len()));
+        }
         check_canonical(bytes)?;
         let mut fields = Fields::parse(bytes)?;
         let a = validate(fields.bytes("a")?, now_ms)?;

@@ -59,7 +59,8 @@ pub enum KeyFileError {
     UnexpectedLine(usize),
 }
 
-/// The public identity of an author: an ed25519 public key that is not of small order.
+/// The public identity of an author: an ed25519 public key in canonical encoding (`y` < p,
+/// as RFC 8032 requires) that is not of small order.
 ///
 /// [`AuthorId::from_bytes`] and [`AuthorId::parse_did`] also check that the bytes decompress
 /// to a curve point. The author of a received entry is only checked against the small-order
@@ -73,11 +74,9 @@ impl AuthorId {
     /// Checks and wraps 32 public-key bytes: they must decompress to a curve point that is
     /// not of small order (a weak key would let anyone forge signatures that verify).
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, DidError> {
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| DidError::InvalidKey)?;
-        if key.is_weak() {
-            return Err(DidError::InvalidKey);
-        }
-        Ok(Self(bytes))
+        let id = Self::from_slice_deferred(&bytes)?;
+        id.verifying_key()?;
+        Ok(id)
     }
 
     /// Like [`AuthorId::from_bytes`], from a slice that must be 32 bytes long.
@@ -95,7 +94,7 @@ impl AuthorId {
     /// The point itself is checked by [`AuthorId::verifying_key`] when a signature is verified.
     pub(crate) fn from_slice_deferred(bytes: &[u8]) -> Result<Self, DidError> {
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| DidError::NotEd25519)?;
-        if is_small_order_encoding(&bytes) {
+        if is_small_order_encoding(&bytes) || !is_canonical_y(&bytes) {
             return Err(DidError::InvalidKey);
         }
         Ok(Self(bytes))
@@ -263,6 +262,15 @@ impl fmt::Debug for Keypair {
     }
 }
 
+/// Is the `y` coordinate of a compressed point (the low 255 bits, little-endian) below
+/// p = 2^255 − 19? curve25519-dalek also accepts `y + p` for `y` < 19; RFC 8032 §5.1.3 does
+/// not, and neither do we, so each key has one byte form.
+fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+    let at_least_p =
+        bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed;
+    !at_least_p
+}
+
 /// Is `bytes` one of the strings that decompress to a point of small order (see
 /// [`small_order_encodings`])? Such a point as a key or as a signature's `R` is refused by
 /// strict verification.
@@ -387,6 +395,31 @@ mod tests {
         weak.extend_from_slice(&[0; 31]);
         let weak_did = format!("did:key:z{}", bs58::encode(weak).into_string());
         assert_eq!(AuthorId::parse_did(&weak_did), Err(DidError::InvalidKey));
+    }
+
+    #[test]
+    fn non_canonical_key_encodings_are_refused() {
+        let mut refused = 0;
+        for low in 0xedu8..=0xff {
+            for sign in [0u8, 0x80] {
+                let mut bytes = [0xffu8; 32];
+                bytes[0] = low;
+                bytes[31] = 0x7f | sign;
+                // y + p for y = low - 0xed: dalek may decompress it, we never accept it.
+                assert_eq!(AuthorId::from_bytes(bytes), Err(DidError::InvalidKey));
+                assert_eq!(
+                    AuthorId::from_slice_deferred(&bytes),
+                    Err(DidError::InvalidKey)
+                );
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 38);
+        // p - 1 (y = -1) is canonical but of small order; p - 2 is canonical.
+        let mut below_p = [0xffu8; 32];
+        below_p[0] = 0xeb;
+        below_p[31] = 0x7f;
+        assert!(is_canonical_y(&below_p));
     }
 
     #[test]
