@@ -119,6 +119,12 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+    /// A batch failed in storage and was not committed; nothing of it was stored.
+    #[error("the write was not committed: {reason}")]
+    BatchFailed {
+        /// The storage error.
+        reason: String,
+    },
     /// The writer thread has stopped (after a panic or a failed commit it could not recover
     /// from); the store must be reopened.
     #[error("the store's writer has stopped; restart the daemon")]
@@ -241,6 +247,21 @@ impl Store {
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(|source| StoreError::Open {
                 path: PathBuf::from(":memory:"),
+                source,
+            })?;
+        Self::start(db, config)
+    }
+
+    /// A store on any redb storage backend (fault-injection tests, special deployments).
+    pub fn with_backend(
+        backend: impl redb::StorageBackend,
+        config: StoreConfig,
+    ) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(config.cache_bytes)
+            .create_with_backend(backend)
+            .map_err(|source| StoreError::Open {
+                path: PathBuf::from(":backend:"),
                 source,
             })?;
         Self::start(db, config)

@@ -110,11 +110,20 @@ fn commit(mut txn: WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What a request asks the transaction to do, split from where its answer goes, so that
+/// every caller is answered whatever happens to the batch.
+enum Work {
+    Append(Vec<VerifiedEntry>),
+    AddLocal(AuthorId),
+}
+
+enum Done {
+    Append(Vec<AppendResult>),
+    AddLocal,
+}
+
 enum Reply {
-    Append(
-        oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
-        Vec<AppendResult>,
-    ),
+    Append(oneshot::Sender<Result<Vec<AppendResult>, StoreError>>),
     AddLocal(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -153,75 +162,63 @@ pub(crate) fn run(db: Arc<Database>, queue: Receiver<Request>, config: StoreConf
 }
 
 fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig) {
-    let mut replies = Vec::with_capacity(batch.len());
-    let outcome = (|| -> Result<(), StoreError> {
+    let (work, replies): (Vec<Work>, Vec<Reply>) = batch
+        .into_iter()
+        .map(|request| match request {
+            Request::Append { entries, reply } => (Work::Append(entries), Reply::Append(reply)),
+            Request::AddLocal { author, reply } => (Work::AddLocal(author), Reply::AddLocal(reply)),
+        })
+        .unzip();
+    let outcome = (|| -> Result<Vec<Done>, StoreError> {
         let txn = db.begin_write()?;
+        let mut done = Vec::with_capacity(work.len());
         {
             let mut tx = Tx::open(&txn, config)?;
-            let mut requests = batch.into_iter();
-            for request in requests.by_ref() {
-                match request {
-                    Request::Append { entries, reply } => {
-                        let mut results = Vec::with_capacity(entries.len());
-                        for entry in entries {
-                            match tx.append(entry) {
-                                Ok(result) => results.push(result),
-                                Err(error) => {
-                                    let _ = reply.send(Err(StoreError::WriterStopped));
-                                    fail_all(requests, &mut replies);
-                                    return Err(error);
-                                }
-                            }
-                        }
-                        replies.push(Reply::Append(reply, results));
+            for item in work {
+                done.push(match item {
+                    Work::Append(entries) => Done::Append(
+                        entries
+                            .into_iter()
+                            .map(|entry| tx.append(entry))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    Work::AddLocal(author) => {
+                        tx.add_local(&author)?;
+                        Done::AddLocal
                     }
-                    Request::AddLocal { author, reply } => {
-                        if let Err(error) = tx.add_local(&author) {
-                            let _ = reply.send(Err(StoreError::WriterStopped));
-                            fail_all(requests, &mut replies);
-                            return Err(error);
-                        }
-                        replies.push(Reply::AddLocal(reply));
-                    }
-                }
+                });
             }
             tx.finish()?;
         }
-        commit(txn)
+        commit(txn)?;
+        Ok(done)
     })();
+    // A caller that stopped waiting does not undo the commit, so send errors are ignored.
     match outcome {
-        Ok(()) => {
-            for reply in replies {
-                // A caller that stopped waiting does not undo the commit.
-                match reply {
-                    Reply::Append(sender, results) => drop(sender.send(Ok(results))),
-                    Reply::AddLocal(sender) => drop(sender.send(Ok(()))),
+        Ok(done) => {
+            for (reply, done) in replies.into_iter().zip(done) {
+                match (reply, done) {
+                    (Reply::Append(sender), Done::Append(results)) => {
+                        drop(sender.send(Ok(results)))
+                    }
+                    (Reply::AddLocal(sender), Done::AddLocal) => drop(sender.send(Ok(()))),
+                    // Work and replies are built pairwise above; the kinds always match.
+                    _ => unreachable!("reply and work kinds differ"),
                 }
             }
         }
         Err(error) => {
-            let message = error.to_string();
+            // Nothing of the batch is committed: every caller gets the error.
+            let reason = error.to_string();
             for reply in replies {
-                let error = StoreError::Corrupt {
-                    table: "-",
-                    detail: format!("batch not committed: {message}"),
+                let error = StoreError::BatchFailed {
+                    reason: reason.clone(),
                 };
                 match reply {
-                    Reply::Append(sender, _) => drop(sender.send(Err(error))),
+                    Reply::Append(sender) => drop(sender.send(Err(error))),
                     Reply::AddLocal(sender) => drop(sender.send(Err(error))),
                 }
             }
-        }
-    }
-}
-
-fn fail_all(rest: impl Iterator<Item = Request>, replies: &mut Vec<Reply>) {
-    // Requests after a storage failure are answered with the failure too, never dropped
-    // silently. They join `replies` with no results; the error path answers them.
-    for request in rest {
-        match request {
-            Request::Append { reply, .. } => replies.push(Reply::Append(reply, Vec::new())),
-            Request::AddLocal { reply, .. } => replies.push(Reply::AddLocal(reply)),
         }
     }
 }
@@ -296,11 +293,18 @@ impl<'t> Tx<'t> {
         }))
     }
 
-    fn stored_at(&self, author: &AuthorId, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
+    /// The stored entry of `author` at `seq`, which the caller knows is at or below the
+    /// head (feeds have no holes), re-verified (see [`reverify`]).
+    fn stored_at(&self, author: &AuthorId, seq: u64) -> Result<VerifiedEntry, StoreError> {
+        let bytes = self
             .log
             .get(feed_key(author, seq).as_slice())?
-            .map(|v| v.value()[32..].to_vec()))
+            .map(|v| v.value()[32..].to_vec())
+            .ok_or_else(|| StoreError::Corrupt {
+                table: LOG_NAME,
+                detail: format!("entry {seq} of {author}, at or below the head, is missing"),
+            })?;
+        reverify(LOG_NAME, &bytes)
     }
 
     fn append(&mut self, entry: VerifiedEntry) -> Result<AppendResult, StoreError> {
@@ -320,16 +324,7 @@ impl<'t> Tx<'t> {
             }
             Extends::Duplicate => Ok(Ok(AppendOutcome::Duplicate)),
             Extends::Behind => {
-                let stored =
-                    self.stored_at(&author, entry.seq())?
-                        .ok_or_else(|| StoreError::Corrupt {
-                            table: LOG_NAME,
-                            detail: format!(
-                                "seq {} of {author} below the head is missing",
-                                entry.seq()
-                            ),
-                        })?;
-                let stored = reverify(LOG_NAME, &stored)?;
+                let stored = self.stored_at(&author, entry.seq())?;
                 if stored.id() == entry.id() {
                     Ok(Ok(AppendOutcome::Duplicate))
                 } else {
@@ -338,13 +333,7 @@ impl<'t> Tx<'t> {
             }
             Extends::BrokenLink => {
                 let seq = entry.seq() - 1;
-                let stored = self
-                    .stored_at(&author, seq)?
-                    .ok_or_else(|| StoreError::Corrupt {
-                        table: LOG_NAME,
-                        detail: format!("head entry {seq} of {author} is missing"),
-                    })?;
-                let stored = reverify(LOG_NAME, &stored)?;
+                let stored = self.stored_at(&author, seq)?;
                 self.record_fork(stored, entry)
             }
             Extends::Gap { first_missing } => self.buffer(entry, first_missing),
@@ -410,13 +399,7 @@ impl<'t> Tx<'t> {
                     drained += 1;
                 }
                 _ => {
-                    let stored =
-                        self.stored_at(author, head.seq)?
-                            .ok_or_else(|| StoreError::Corrupt {
-                                table: LOG_NAME,
-                                detail: format!("head entry {} of {author} is missing", head.seq),
-                            })?;
-                    let stored = reverify(LOG_NAME, &stored)?;
+                    let stored = self.stored_at(author, head.seq)?;
                     // The buffered successor names another predecessor: the author forked.
                     // The proof is kept; the entry that triggered the drain stays appended.
                     let _ = self.record_fork(stored, next)?;
