@@ -133,6 +133,30 @@ impl Store {
         Ok(entries)
     }
 
+    /// Up to `limit` entries of every kind of `author`'s feed with seq < `before_seq`
+    /// (`u64::MAX` for the newest), newest first.
+    pub fn feed_before(
+        &self,
+        author: &AuthorId,
+        before_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let txn = self.read()?;
+        let log = txn.open_table(LOG)?;
+        let start = feed_key(author, 0);
+        let end = feed_key(author, before_seq);
+        let mut entries = Vec::new();
+        for row in log
+            .range(start.as_slice()..end.as_slice())?
+            .rev()
+            .take(limit)
+        {
+            let (_, value) = row?;
+            entries.push(decode("log_v1", &value.value()[32..])?);
+        }
+        Ok(entries)
+    }
+
     /// Up to `limit` timeline items (posts, replies, reposts) of `author`, newest first,
     /// with seq < `before_seq` (pass `u64::MAX` for the newest).
     pub fn author_timeline(

@@ -1,0 +1,125 @@
+//! The combined libp2p behaviour and its configuration.
+
+use std::time::Duration;
+
+use libp2p::gossipsub::{
+    self, AllowAllSubscriptionFilter, IdentityTransform, MaxCountSubscriptionFilter,
+    MessageAuthenticity, ValidationMode,
+};
+use libp2p::identity::Keypair;
+use libp2p::kad::{self, store::MemoryStore, store::MemoryStoreConfig};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{connection_limits, identify, ping};
+
+use crate::protocol::{
+    FETCH_PROTOCOL, FetchRequest, FetchResponse, IDENTIFY_PROTOCOL_VERSION, KAD_PROTOCOL,
+    MAX_FETCH_REQUEST_BYTES, MAX_FETCH_RESPONSE_BYTES, MAX_GOSSIP_FRAME, MAX_TOPICS,
+};
+use crate::{NetConfig, NetError};
+
+/// Most DHT records (feed heads) kept for other peers.
+pub const MAX_DHT_RECORDS: usize = 100_000;
+/// Most feeds this peer announces as provider.
+pub const MAX_PROVIDED_FEEDS: usize = 100_000;
+
+pub(crate) type Gossipsub =
+    gossipsub::Behaviour<IdentityTransform, MaxCountSubscriptionFilter<AllowAllSubscriptionFilter>>;
+
+/// Everything a kith peer speaks.
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    pub(crate) limits: connection_limits::Behaviour,
+    pub(crate) identify: identify::Behaviour,
+    pub(crate) ping: ping::Behaviour,
+    pub(crate) kad: kad::Behaviour<MemoryStore>,
+    pub(crate) gossipsub: Gossipsub,
+    pub(crate) fetch: request_response::cbor::Behaviour<FetchRequest, FetchResponse>,
+}
+
+impl Behaviour {
+    pub(crate) fn new(key: &Keypair, config: &NetConfig) -> Result<Self, NetError> {
+        let peer_id = key.public().to_peer_id();
+
+        let limits = connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(config.max_connections))
+            .with_max_established_per_peer(Some(config.max_connections_per_peer))
+            .with_max_pending_incoming(Some(config.max_pending_incoming));
+
+        let identify = identify::Behaviour::new(
+            identify::Config::new(IDENTIFY_PROTOCOL_VERSION.to_owned(), key.public())
+                .with_agent_version(format!("kith/{}", env!("CARGO_PKG_VERSION"))),
+        );
+
+        let mut kad_config = kad::Config::new(KAD_PROTOCOL);
+        // Inbound records and provider announcements come to us as events; we store them
+        // only after checking them (FeedHead::validate_record, seq never going back).
+        kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
+        kad_config.set_query_timeout(config.query_timeout);
+        // Heads are small; keep the wire limit small too.
+        kad_config.set_max_packet_size(16 * 1024);
+        // Republish our own heads more often than the 22 h default so they never come close
+        // to the 48 h expiry, even across a restart or two.
+        kad_config.set_publication_interval(Some(Duration::from_secs(6 * 3600)));
+        let store = MemoryStore::with_config(
+            peer_id,
+            MemoryStoreConfig {
+                max_records: MAX_DHT_RECORDS,
+                max_value_bytes: kith_proto::head::MAX_HEAD_BYTES + 1,
+                max_providers_per_key: 20,
+                max_provided_keys: MAX_PROVIDED_FEEDS,
+            },
+        );
+        let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
+        kad.set_mode(config.kad_mode);
+
+        let gossip_config = gossipsub::ConfigBuilder::default()
+            // Any peer may relay an author's entries (they carry the author's signature), so
+            // gossip messages are anonymous and named by the entry's content id: the same
+            // entry from two peers is one message.
+            .validation_mode(ValidationMode::Anonymous)
+            .message_id_fn(|message| {
+                gossipsub::MessageId::from(
+                    kith_proto::ContentId::of(&message.data).digest().to_vec(),
+                )
+            })
+            // The application checks every entry before it is forwarded.
+            .validate_messages()
+            .heartbeat_interval(config.gossip_heartbeat)
+            .heartbeat_initial_delay(config.gossip_heartbeat.min(Duration::from_millis(500)))
+            // Room for one subscription announcement of MAX_TOPICS topics (§ topics).
+            .max_transmit_size(MAX_GOSSIP_FRAME)
+            .max_control_message_size(MAX_GOSSIP_FRAME)
+            .build()
+            .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
+        let gossipsub = gossipsub::Behaviour::new_with_subscription_filter(
+            MessageAuthenticity::Anonymous,
+            gossip_config,
+            MaxCountSubscriptionFilter {
+                filter: AllowAllSubscriptionFilter {},
+                max_subscribed_topics: MAX_TOPICS,
+                max_subscriptions_per_request: MAX_TOPICS,
+            },
+        )
+        .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
+
+        let fetch = request_response::cbor::Behaviour::with_codec(
+            request_response::cbor::codec::Codec::default()
+                .set_request_size_maximum(MAX_FETCH_REQUEST_BYTES)
+                .set_response_size_maximum(MAX_FETCH_RESPONSE_BYTES),
+            [(FETCH_PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(config.fetch_timeout)
+                .with_max_concurrent_streams(config.max_fetch_streams),
+        );
+
+        Ok(Self {
+            limits: connection_limits::Behaviour::new(limits),
+            identify,
+            ping: ping::Behaviour::default(),
+            kad,
+            gossipsub,
+            fetch,
+        })
+    }
+}

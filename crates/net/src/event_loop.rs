@@ -1,0 +1,713 @@
+//! The swarm task: the only code that touches the `Swarm`.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use kith_proto::{FeedHead, head_key};
+use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
+use libp2p::identity::Keypair;
+use libp2p::kad::{
+    self, GetProvidersOk, GetRecordOk, InboundRequest, PeerRecord, PutRecordError, QueryId,
+    QueryResult, Quorum, Record, RecordKey, store::RecordStore,
+};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
+use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, tcp, yamux};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::behaviour::{Behaviour, BehaviourEvent};
+use crate::protocol::{
+    FetchRequest, FetchResponse, KAD_PROTOCOL, MAX_FETCH_ANCESTORS, MAX_FETCH_ENTRIES,
+    MAX_FETCH_IDS, author_of_provider_key, feed_topic, provider_key,
+};
+use crate::{
+    COMMAND_QUEUE, Command, EVENT_QUEUE, NetConfig, NetError, NetEvent, NetHandle, PeerInfo,
+};
+
+/// Most inbound fetch requests waiting for the application's answer at once; more are
+/// refused (the requester retries elsewhere).
+const MAX_INBOUND_FETCHES: usize = 256;
+/// How long `start` waits for the listeners to report their addresses.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+struct HeadQuery {
+    best: Option<FeedHead>,
+    /// Remote peers that answered, with the seq they had.
+    answers: Vec<(PeerId, u64)>,
+    reply: oneshot::Sender<Result<Option<FeedHead>, NetError>>,
+}
+
+struct ProvidersQuery {
+    found: HashSet<PeerId>,
+    reply: Option<oneshot::Sender<Result<Vec<PeerId>, NetError>>>,
+}
+
+type InboundAnswer = BoxFuture<'static, (ResponseChannel<FetchResponse>, Option<FetchResponse>)>;
+
+struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<NetEvent>,
+    allow_private: bool,
+    listen_addrs: Vec<Multiaddr>,
+    connected: HashMap<PeerId, Vec<Multiaddr>>,
+    head_queries: HashMap<QueryId, HeadQuery>,
+    put_queries: HashMap<QueryId, oneshot::Sender<Result<(), NetError>>>,
+    provide_queries: HashMap<QueryId, oneshot::Sender<Result<(), NetError>>>,
+    provider_queries: HashMap<QueryId, ProvidersQuery>,
+    fetches: HashMap<OutboundRequestId, oneshot::Sender<Result<FetchResponse, NetError>>>,
+    inbound: FuturesUnordered<InboundAnswer>,
+}
+
+pub(crate) async fn start(
+    key: Keypair,
+    config: NetConfig,
+) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+    let peer_id = key.public().to_peer_id();
+    let behaviour = Behaviour::new(&key, &config)?;
+    let mut swarm = SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| NetError::Config(format!("transport: {e}")))?
+        .with_behaviour(move |_| behaviour)
+        .map_err(|e| NetError::Config(format!("behaviour: {e}")))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_connection_timeout))
+        .build();
+    for addr in &config.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NetError::Listen {
+                addr: addr.to_string(),
+                reason: e.to_string(),
+            })?;
+    }
+
+    let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
+    let mut event_loop = EventLoop {
+        swarm,
+        commands: command_rx,
+        events: event_tx,
+        allow_private: config.allow_private_addresses,
+        listen_addrs: Vec::new(),
+        connected: HashMap::new(),
+        head_queries: HashMap::new(),
+        put_queries: HashMap::new(),
+        provide_queries: HashMap::new(),
+        provider_queries: HashMap::new(),
+        fetches: HashMap::new(),
+        inbound: FuturesUnordered::new(),
+    };
+
+    // Wait until every listener has an address, so callers can publish it at once.
+    let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+    while event_loop.listen_addrs.len() < config.listen.len() {
+        match tokio::time::timeout_at(deadline, event_loop.swarm.select_next_some()).await {
+            Ok(SwarmEvent::ListenerError { error, .. })
+            | Ok(SwarmEvent::ListenerClosed {
+                reason: Err(error), ..
+            }) => {
+                return Err(NetError::Listen {
+                    addr: format!("{:?}", config.listen),
+                    reason: error.to_string(),
+                });
+            }
+            Ok(event) => event_loop.on_swarm_event(event),
+            Err(_) => {
+                return Err(NetError::Listen {
+                    addr: format!("{:?}", config.listen),
+                    reason: "no address after 10 s".into(),
+                });
+            }
+        }
+    }
+
+    let mut any_bootstrap = false;
+    for addr in &config.bootstrap {
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            return Err(NetError::Config(format!(
+                "bootstrap address {addr} must end in /p2p/<peer id>"
+            )));
+        };
+        if peer == peer_id {
+            continue;
+        }
+        let mut transport_addr = addr.clone();
+        transport_addr.pop();
+        event_loop
+            .swarm
+            .behaviour_mut()
+            .kad
+            .add_address(&peer, transport_addr);
+        if let Err(e) = event_loop.swarm.dial(addr.clone()) {
+            warn!("cannot dial bootstrap peer {addr}: {e}");
+        }
+        any_bootstrap = true;
+    }
+    if any_bootstrap && let Err(e) = event_loop.swarm.behaviour_mut().kad.bootstrap() {
+        warn!("DHT bootstrap did not start: {e}");
+    }
+
+    tokio::spawn(event_loop.run());
+    Ok((
+        NetHandle {
+            peer_id,
+            commands: command_tx,
+        },
+        event_rx,
+    ))
+}
+
+impl EventLoop {
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.recv() => match command {
+                    Some(Command::Shutdown(reply)) => {
+                        let _ = reply.send(());
+                        break;
+                    }
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+                Some((channel, response)) = self.inbound.next(), if !self.inbound.is_empty() => {
+                    if let Some(response) = response {
+                        let _ = self.swarm.behaviour_mut().fetch.send_response(channel, response);
+                    }
+                    // No answer: the channel is dropped and the requester sees a failure.
+                }
+            }
+        }
+        debug!("network task stopped");
+    }
+
+    fn local_peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    fn with_p2p(&self, addr: &Multiaddr) -> Multiaddr {
+        let mut addr = addr.clone();
+        if !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
+            addr.push(Protocol::P2p(self.local_peer_id()));
+        }
+        addr
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::ListenAddrs(reply) => {
+                let addrs = self.listen_addrs.iter().map(|a| self.with_p2p(a)).collect();
+                let _ = reply.send(addrs);
+            }
+            Command::Dial(addr, reply) => {
+                let result = self
+                    .swarm
+                    .dial(addr.clone())
+                    .map_err(|e| NetError::Dial(format!("{addr}: {e}")));
+                let _ = reply.send(result);
+            }
+            Command::Peers(reply) => {
+                let peers = self
+                    .connected
+                    .iter()
+                    .map(|(peer_id, addrs)| PeerInfo {
+                        peer_id: *peer_id,
+                        addrs: addrs.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(peers);
+            }
+            Command::Subscribe(author, reply) => {
+                let result = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .subscribe(&feed_topic(&author))
+                    .map(|_| ())
+                    .map_err(|e| NetError::Config(format!("cannot subscribe: {e}")));
+                let _ = reply.send(result);
+            }
+            Command::Unsubscribe(author) => {
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .unsubscribe(&feed_topic(&author));
+            }
+            Command::Publish(author, data, reply) => {
+                let result = match self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(feed_topic(&author), data)
+                {
+                    Ok(_) => Ok(true),
+                    Err(PublishError::NoPeersSubscribedToTopic | PublishError::Duplicate) => {
+                        Ok(false)
+                    }
+                    Err(e) => Err(NetError::Publish(e.to_string())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Report(message_id, source, verdict) => {
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &source, verdict);
+            }
+            Command::PutHead(head, reply) => {
+                let record = Record::new(RecordKey::new(&head_key(&head.author())), head.encode());
+                match self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .put_record(record, Quorum::One)
+                {
+                    Ok(id) => {
+                        self.put_queries.insert(id, reply);
+                    }
+                    Err(e) => {
+                        let _ =
+                            reply.send(Err(NetError::Dht(format!("cannot store the head: {e}"))));
+                    }
+                }
+            }
+            Command::GetHead(author, reply) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_record(RecordKey::new(&head_key(&author)));
+                self.head_queries.insert(
+                    id,
+                    HeadQuery {
+                        best: None,
+                        answers: Vec::new(),
+                        reply,
+                    },
+                );
+            }
+            Command::Provide(author, reply) => {
+                match self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .start_providing(provider_key(&author))
+                {
+                    Ok(id) => {
+                        self.provide_queries.insert(id, reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(NetError::Dht(format!("cannot provide: {e}"))));
+                    }
+                }
+            }
+            Command::FindProviders(author, reply) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_providers(provider_key(&author));
+                self.provider_queries.insert(
+                    id,
+                    ProvidersQuery {
+                        found: HashSet::new(),
+                        reply: Some(reply),
+                    },
+                );
+            }
+            Command::Fetch(peer, request, reply) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .fetch
+                    .send_request(&peer, request);
+                self.fetches.insert(id, reply);
+            }
+            Command::MeshPeers(author, reply) => {
+                let peers = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .mesh_peers(&feed_topic(&author).hash())
+                    .copied()
+                    .collect();
+                let _ = reply.send(peers);
+            }
+            Command::TopicPeers(author, reply) => {
+                let hash = feed_topic(&author).hash();
+                let peers = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .all_peers()
+                    .filter(|(_, topics)| topics.contains(&&hash))
+                    .map(|(peer, _)| *peer)
+                    .collect();
+                let _ = reply.send(peers);
+            }
+            Command::Shutdown(_) => unreachable!("handled in run"),
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                info!("listening on {}", self.with_p2p(&address));
+                self.listen_addrs.push(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen_addrs.retain(|a| a != &address);
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                self.connected
+                    .entry(peer_id)
+                    .or_default()
+                    .push(endpoint.get_remote_address().clone());
+                if num_established.get() == 1 {
+                    let _ = self.events.try_send(NetEvent::PeerConnected(peer_id));
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.connected.remove(&peer_id);
+                    let _ = self.events.try_send(NetEvent::PeerDisconnected(peer_id));
+                } else if let Some(addrs) = self.connected.get_mut(&peer_id) {
+                    let gone = endpoint.get_remote_address();
+                    if let Some(i) = addrs.iter().position(|a| a == gone) {
+                        addrs.remove(i);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) if info.protocols.contains(&KAD_PROTOCOL) => {
+                for addr in info.listen_addrs {
+                    if self.allow_private || is_global(&addr) {
+                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let topic = message.topic.to_string();
+                let event = NetEvent::Gossip {
+                    source: propagation_source,
+                    message_id: message_id.clone(),
+                    topic,
+                    data: message.data,
+                };
+                if self.events.try_send(event).is_err() {
+                    // The application is behind: drop quietly (no forward, no penalty).
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Ignore,
+                        );
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Fetch(event)) => self.on_fetch(event),
+            _ => {}
+        }
+    }
+
+    fn on_fetch(&mut self, event: request_response::Event<FetchRequest, FetchResponse>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    if !request_is_bounded(&request) || self.inbound.len() >= MAX_INBOUND_FETCHES {
+                        debug!("refusing fetch request from {peer}");
+                        return;
+                    }
+                    let (reply, answer) = oneshot::channel();
+                    if self
+                        .events
+                        .try_send(NetEvent::Fetch {
+                            peer,
+                            request,
+                            reply,
+                        })
+                        .is_ok()
+                    {
+                        self.inbound
+                            .push(Box::pin(async move { (channel, answer.await.ok()) }));
+                    }
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.fetches.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.fetches.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Fetch {
+                        peer: peer.to_string(),
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_kad(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::InboundRequest { request } => match request {
+                InboundRequest::PutRecord {
+                    source,
+                    record: Some(record),
+                    ..
+                } => {
+                    self.on_inbound_head(source, record);
+                }
+                InboundRequest::AddProvider {
+                    record: Some(record),
+                } => {
+                    if author_of_provider_key(&record.key).is_some() {
+                        if let Err(e) = self
+                            .swarm
+                            .behaviour_mut()
+                            .kad
+                            .store_mut()
+                            .add_provider(record)
+                        {
+                            debug!("provider record not stored: {e}");
+                        }
+                    } else {
+                        debug!("refusing provider record for a non-kith key");
+                    }
+                }
+                _ => {}
+            },
+            kad::Event::OutboundQueryProgressed {
+                id, result, step, ..
+            } => match result {
+                QueryResult::GetRecord(result) => {
+                    if let Ok(GetRecordOk::FoundRecord(PeerRecord { peer, record })) = result {
+                        self.on_head_answer(id, peer, &record);
+                    }
+                    if step.last {
+                        self.finish_head_query(id);
+                    }
+                }
+                QueryResult::PutRecord(result) => {
+                    if let Some(reply) = self.put_queries.remove(&id) {
+                        let result = match result {
+                            Ok(_) => Ok(()),
+                            // Stored locally and by some peers: good enough for a head that
+                            // is republished anyway.
+                            Err(PutRecordError::QuorumFailed { success, .. })
+                                if !success.is_empty() =>
+                            {
+                                Ok(())
+                            }
+                            Err(e) => Err(NetError::Dht(e.to_string())),
+                        };
+                        let _ = reply.send(result);
+                    }
+                }
+                QueryResult::StartProviding(result) => {
+                    if let Some(reply) = self.provide_queries.remove(&id) {
+                        let _ = reply
+                            .send(result.map(|_| ()).map_err(|e| NetError::Dht(e.to_string())));
+                    }
+                }
+                QueryResult::GetProviders(result) => self.on_providers(id, result, step.last),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// An inbound PUT of a head: store it only if it is a valid head under its own key and
+    /// does not go back (equal seq and id refreshes the expiry; equal seq with another id is a
+    /// fork, and the first one stays).
+    fn on_inbound_head(&mut self, source: PeerId, record: Record) {
+        let head = match FeedHead::validate_record(record.key.as_ref(), &record.value, now_ms()) {
+            Ok(head) => head,
+            Err(e) => {
+                debug!("refusing head record from {source}: {e}");
+                return;
+            }
+        };
+        let store = self.swarm.behaviour_mut().kad.store_mut();
+        if let Some(existing) = store.get(&record.key)
+            && let Ok(existing) = FeedHead::decode(&existing.value, u64::MAX)
+        {
+            let keeps = head.seq() > existing.seq()
+                || (head.seq() == existing.seq() && head.id() == existing.id());
+            if !keeps {
+                debug!(
+                    "refusing head from {source}: seq {} does not supersede {}",
+                    head.seq(),
+                    existing.seq()
+                );
+                return;
+            }
+        }
+        if let Err(e) = store.put(record) {
+            debug!("head record not stored: {e}");
+        }
+    }
+
+    fn on_head_answer(&mut self, id: QueryId, peer: Option<PeerId>, record: &Record) {
+        let Some(query) = self.head_queries.get_mut(&id) else {
+            return;
+        };
+        let Ok(head) = FeedHead::validate_record(record.key.as_ref(), &record.value, now_ms())
+        else {
+            debug!("invalid head from {peer:?}");
+            return;
+        };
+        if let Some(peer) = peer {
+            query.answers.push((peer, head.seq()));
+        }
+        let better = match &query.best {
+            None => true,
+            Some(best) => (head.seq(), head.ts()) > (best.seq(), best.ts()),
+        };
+        if better {
+            query.best = Some(head);
+        }
+    }
+
+    fn finish_head_query(&mut self, id: QueryId) {
+        let Some(query) = self.head_queries.remove(&id) else {
+            return;
+        };
+        if let Some(best) = &query.best {
+            // Read repair: peers that answered with an older head get the newest one.
+            let stale: Vec<PeerId> = query
+                .answers
+                .iter()
+                .filter(|(_, seq)| *seq < best.seq())
+                .map(|(peer, _)| *peer)
+                .collect();
+            let record = Record::new(RecordKey::new(&head_key(&best.author())), best.encode());
+            let kad = &mut self.swarm.behaviour_mut().kad;
+            // Keep the newest locally too, so we answer others with it.
+            if let Err(e) = kad.store_mut().put(record.clone()) {
+                debug!("cannot cache head: {e}");
+            }
+            if !stale.is_empty() {
+                kad.put_record_to(record, stale.into_iter(), Quorum::One);
+            }
+        }
+        let _ = query.reply.send(Ok(query.best));
+    }
+
+    fn on_providers(
+        &mut self,
+        id: QueryId,
+        result: Result<GetProvidersOk, kad::GetProvidersError>,
+        last: bool,
+    ) {
+        let local = self.local_peer_id();
+        let Some(query) = self.provider_queries.get_mut(&id) else {
+            return;
+        };
+        if let Ok(GetProvidersOk::FoundProviders { providers, .. }) = result {
+            for provider in providers {
+                if provider != local
+                    && query.found.insert(provider)
+                    && !self.connected.contains_key(&provider)
+                {
+                    // Dial while the query is alive: kad hands the providers' addresses to
+                    // the dial only as long as the query that found them exists.
+                    if let Err(e) = self.swarm.dial(DialOpts::peer_id(provider).build()) {
+                        debug!("cannot dial provider {provider}: {e}");
+                    }
+                }
+            }
+        }
+        let Some(query) = self.provider_queries.get_mut(&id) else {
+            return;
+        };
+        if !query.found.is_empty() || last {
+            if let Some(reply) = query.reply.take() {
+                let _ = reply.send(Ok(query.found.iter().copied().collect()));
+            }
+            if !last && let Some(mut running) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                running.finish();
+            }
+        }
+        if last {
+            self.provider_queries.remove(&id);
+        }
+    }
+}
+
+fn request_is_bounded(request: &FetchRequest) -> bool {
+    match request {
+        FetchRequest::Range { author, limit, .. } => {
+            author.len() == 32 && *limit <= MAX_FETCH_ENTRIES
+        }
+        FetchRequest::Ids { ids, ancestors } => {
+            ids.len() <= MAX_FETCH_IDS && *ancestors <= MAX_FETCH_ANCESTORS
+        }
+    }
+}
+
+/// Is the address routable on the internet (not loopback, private or link-local)?
+fn is_global(addr: &Multiaddr) -> bool {
+    match addr.iter().next() {
+        Some(Protocol::Ip4(ip)) => {
+            !(ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified())
+        }
+        Some(Protocol::Ip6(ip)) => {
+            !(ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80)
+        }
+        Some(Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_) | Protocol::Dnsaddr(_)) => {
+            true
+        }
+        _ => false,
+    }
+}

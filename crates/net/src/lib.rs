@@ -1,0 +1,323 @@
+//! kith's networking: everything libp2p, nothing about storage.
+//!
+//! One task owns the libp2p `Swarm` ([`event_loop`]) and talks to the rest of the program
+//! through a cloneable [`NetHandle`] (commands over a bounded channel, each answered on a
+//! oneshot) and a bounded stream of [`NetEvent`]s (gossip to validate, fetch requests to
+//! answer). The behaviour combines:
+//!
+//! * **Kademlia** on `/kith/kad/1.0.0`: signed feed heads as records (validated before they
+//!   are stored, never replaced by a lower seq) and provider records for feeds;
+//! * **gossipsub**: one topic per followed author, anonymous messages named by content id,
+//!   every message validated by the application before it is forwarded;
+//! * **`/kith/fetch/1.0.0`**: request-response (CBOR) for entries by seq range or by id;
+//! * identify, ping and connection limits.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `protocol` | protocol ids, topic and key derivation, fetch messages, limits |
+//! | `behaviour` | the combined behaviour and its configuration |
+//! | `event_loop` | the swarm task: commands in, events out, pending queries |
+
+mod behaviour;
+mod event_loop;
+pub mod protocol;
+
+use std::time::Duration;
+
+use kith_proto::{AuthorId, FeedHead};
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::identity::Keypair;
+use libp2p::kad::Mode;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+
+pub use behaviour::{MAX_DHT_RECORDS, MAX_PROVIDED_FEEDS};
+pub use libp2p;
+pub use protocol::{FetchRequest, FetchResponse};
+
+/// Capacity of the command channel into the swarm task.
+pub const COMMAND_QUEUE: usize = 1024;
+/// Capacity of the event channel out of the swarm task. When it is full, gossip is ignored
+/// (not forwarded, no penalty) and fetch requests are refused, rather than queueing without
+/// bound.
+pub const EVENT_QUEUE: usize = 4096;
+
+/// Network settings.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to join through; each address must end in `/p2p/<peer id>`.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Kademlia mode: `Some(Server)` answers DHT queries, `Some(Client)` only asks, `None`
+    /// switches to server once an external address is confirmed.
+    pub kad_mode: Option<Mode>,
+    /// Accept loopback and private addresses from identify into the DHT (tests and LANs).
+    pub allow_private_addresses: bool,
+    /// Most established connections in all.
+    pub max_connections: u32,
+    /// Most established connections to one peer.
+    pub max_connections_per_peer: u32,
+    /// Most incoming connections being set up at once.
+    pub max_pending_incoming: u32,
+    /// Most concurrent fetch streams per connection.
+    pub max_fetch_streams: usize,
+    /// Close connections idle (no open stream) this long.
+    pub idle_connection_timeout: Duration,
+    /// Gossipsub heartbeat.
+    pub gossip_heartbeat: Duration,
+    /// Whole-exchange timeout of one fetch.
+    pub fetch_timeout: Duration,
+    /// Timeout of one DHT query.
+    pub query_timeout: Duration,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            kad_mode: None,
+            allow_private_addresses: false,
+            max_connections: 256,
+            max_connections_per_peer: 2,
+            max_pending_incoming: 64,
+            max_fetch_streams: 64,
+            idle_connection_timeout: Duration::from_secs(120),
+            gossip_heartbeat: Duration::from_secs(1),
+            fetch_timeout: Duration::from_secs(30),
+            query_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a network operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The swarm task has stopped.
+    #[error("the network task has stopped")]
+    Stopped,
+    /// A setting is wrong.
+    #[error("network configuration: {0}")]
+    Config(String),
+    /// Listening failed.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// Dialing failed.
+    #[error("cannot dial {0}")]
+    Dial(String),
+    /// A fetch failed (timeout, connection closed, unsupported).
+    #[error("fetch from {peer} failed: {reason}")]
+    Fetch {
+        /// The peer asked.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// Publishing on gossipsub failed for a reason other than "no peers yet".
+    #[error("gossip publish failed: {0}")]
+    Publish(String),
+    /// A DHT operation failed.
+    #[error("DHT: {0}")]
+    Dht(String),
+}
+
+/// Something the network needs the application to handle.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A gossip message to validate; answer with [`NetHandle::report_gossip`] within a few
+    /// seconds (it is not forwarded until then).
+    Gossip {
+        /// The peer it came from.
+        source: PeerId,
+        /// Its id (the entry's content id digest).
+        message_id: MessageId,
+        /// The topic it was published on.
+        topic: String,
+        /// The entry envelope.
+        data: Vec<u8>,
+    },
+    /// A fetch request to answer; dropping `reply` refuses it.
+    Fetch {
+        /// The peer asking.
+        peer: PeerId,
+        /// What it asks for.
+        request: FetchRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<FetchResponse>,
+    },
+    /// A connection to a new peer was established.
+    PeerConnected(PeerId),
+    /// The last connection to a peer closed.
+    PeerDisconnected(PeerId),
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its id.
+    pub peer_id: PeerId,
+    /// The addresses of our connections to it.
+    pub addrs: Vec<Multiaddr>,
+}
+
+pub(crate) enum Command {
+    ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+    Subscribe(AuthorId, oneshot::Sender<Result<(), NetError>>),
+    Unsubscribe(AuthorId),
+    Publish(AuthorId, Vec<u8>, oneshot::Sender<Result<bool, NetError>>),
+    Report(MessageId, PeerId, MessageAcceptance),
+    PutHead(FeedHead, oneshot::Sender<Result<(), NetError>>),
+    GetHead(
+        AuthorId,
+        oneshot::Sender<Result<Option<FeedHead>, NetError>>,
+    ),
+    Provide(AuthorId, oneshot::Sender<Result<(), NetError>>),
+    FindProviders(AuthorId, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
+    Fetch(
+        PeerId,
+        FetchRequest,
+        oneshot::Sender<Result<FetchResponse, NetError>>,
+    ),
+    MeshPeers(AuthorId, oneshot::Sender<Vec<PeerId>>),
+    TopicPeers(AuthorId, oneshot::Sender<Vec<PeerId>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cloneable handle to the swarm task.
+#[derive(Clone)]
+pub struct NetHandle {
+    peer_id: PeerId,
+    commands: mpsc::Sender<Command>,
+}
+
+impl NetHandle {
+    /// This peer's id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NetError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        answer.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// The addresses we listen on, each ending in `/p2p/<our peer id>`.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
+        self.ask(Command::ListenAddrs).await
+    }
+
+    /// Dials an address (`/p2p/<id>` at the end is recommended); returns once dialing
+    /// started.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NetError> {
+        self.ask(|r| Command::Dial(addr, r)).await?
+    }
+
+    /// Connected peers.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, NetError> {
+        self.ask(Command::Peers).await
+    }
+
+    /// Subscribes to `author`'s feed topic.
+    pub async fn subscribe(&self, author: AuthorId) -> Result<(), NetError> {
+        self.ask(|r| Command::Subscribe(author, r)).await?
+    }
+
+    /// Leaves `author`'s feed topic.
+    pub async fn unsubscribe(&self, author: AuthorId) -> Result<(), NetError> {
+        self.commands
+            .send(Command::Unsubscribe(author))
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Publishes an entry envelope on its author's topic. `Ok(false)` when no subscribed
+    /// peer is connected yet (normal; followers catch up by fetch) or it was already sent.
+    pub async fn publish(&self, author: AuthorId, envelope: Vec<u8>) -> Result<bool, NetError> {
+        self.ask(|r| Command::Publish(author, envelope, r)).await?
+    }
+
+    /// Reports the application's verdict on a gossip message: `Accept` forwards it,
+    /// `Reject` drops it and penalises the sender, `Ignore` drops it quietly.
+    pub async fn report_gossip(
+        &self,
+        message_id: MessageId,
+        source: PeerId,
+        verdict: MessageAcceptance,
+    ) -> Result<(), NetError> {
+        self.commands
+            .send(Command::Report(message_id, source, verdict))
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    /// Stores a signed head locally and on the DHT peers closest to its key.
+    pub async fn put_head(&self, head: FeedHead) -> Result<(), NetError> {
+        self.ask(|r| Command::PutHead(head, r)).await?
+    }
+
+    /// Looks an author's head up on the DHT: every answer is validated, the highest seq
+    /// wins, and peers that answered with an older head are sent the newest one.
+    pub async fn get_head(&self, author: AuthorId) -> Result<Option<FeedHead>, NetError> {
+        self.ask(|r| Command::GetHead(author, r)).await?
+    }
+
+    /// Announces this peer as a holder of `author`'s feed.
+    pub async fn provide(&self, author: AuthorId) -> Result<(), NetError> {
+        self.ask(|r| Command::Provide(author, r)).await?
+    }
+
+    /// Peers that hold `author`'s feed (ourselves excluded). They are dialled as they are
+    /// found, so a fetch or a gossip mesh can follow.
+    pub async fn find_providers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::FindProviders(author, r)).await?
+    }
+
+    /// Sends a fetch request and waits for the answer (unverified: check every entry).
+    pub async fn fetch(
+        &self,
+        peer: PeerId,
+        request: FetchRequest,
+    ) -> Result<FetchResponse, NetError> {
+        self.ask(|r| Command::Fetch(peer, request, r)).await?
+    }
+
+    /// Peers in our gossip mesh for `author`'s topic.
+    pub async fn mesh_peers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::MeshPeers(author, r)).await
+    }
+
+    /// Connected peers known to be subscribed to `author`'s topic.
+    pub async fn topic_peers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::TopicPeers(author, r)).await
+    }
+
+    /// Stops the swarm task (closes listeners and connections).
+    pub async fn shutdown(&self) -> Result<(), NetError> {
+        self.ask(Command::Shutdown).await
+    }
+}
+
+/// Starts the network: builds the swarm, listens, dials the bootstrap peers, and spawns the
+/// swarm task on the current tokio runtime. Returns once every listen address is bound.
+pub async fn start(
+    key: Keypair,
+    config: NetConfig,
+) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+    event_loop::start(key, config).await
+}

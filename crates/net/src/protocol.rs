@@ -1,0 +1,170 @@
+//! Wire names and messages of kith's network protocols (specified in `docs/PROTOCOL.md`
+//! §Network).
+
+use kith_proto::{AuthorId, ContentId};
+use libp2p::StreamProtocol;
+use libp2p::gossipsub::IdentTopic;
+use libp2p::kad::RecordKey;
+use serde::{Deserialize, Serialize};
+use sha2_free::sha256;
+
+/// Our own Kademlia protocol: kith's DHT is separate from the IPFS one.
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/kith/kad/1.0.0");
+/// Request-response protocol for fetching entries.
+pub const FETCH_PROTOCOL: StreamProtocol = StreamProtocol::new("/kith/fetch/1.0.0");
+/// Identify's protocol version string.
+pub const IDENTIFY_PROTOCOL_VERSION: &str = "/kith/1.0.0";
+/// Prefix of provider keys: a peer that holds an author's feed provides this key + author.
+pub const PROVIDER_KEY_PREFIX: &[u8] = b"/kith/feed/1/";
+/// Prefix of gossip topic names.
+pub const TOPIC_PREFIX: &str = "k1/";
+
+/// Most entries one fetch response carries.
+pub const MAX_FETCH_ENTRIES: u32 = 512;
+/// Most ids one `Ids` request may name.
+pub const MAX_FETCH_IDS: usize = 512;
+/// Most ancestors per id an `Ids` request may ask for.
+pub const MAX_FETCH_ANCESTORS: u32 = 512;
+/// Largest fetch request on the wire.
+pub const MAX_FETCH_REQUEST_BYTES: u64 = 64 * 1024;
+/// Largest fetch response on the wire: a server stops adding entries past
+/// [`FETCH_RESPONSE_BUDGET`], and one more entry is at most 64 KiB.
+pub const MAX_FETCH_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
+/// A server stops adding entries to a response once it holds this many bytes.
+pub const FETCH_RESPONSE_BUDGET: usize = 4 * 1024 * 1024;
+
+/// Most gossip topics a peer may be subscribed to (and so authors it can follow live). Every
+/// node must use the same value: gossipsub enforces it on the receiving side.
+pub const MAX_TOPICS: usize = 12_000;
+/// Largest gossipsub frame and control message. A peer announces all its subscriptions in
+/// one message when it connects; 12,000 topics of 27 characters take about 450 KB.
+pub const MAX_GOSSIP_FRAME: usize = 640 * 1024;
+
+/// The gossip topic of `author`'s feed: `k1/` + the first 15 bytes of
+/// sha2-256(`kith/topic/1` ‖ author key), base32 (24 characters). Short on purpose: every
+/// subscription is announced to every peer on connect.
+pub fn feed_topic(author: &AuthorId) -> IdentTopic {
+    let mut input = b"kith/topic/1".to_vec();
+    input.extend_from_slice(author.as_bytes());
+    let digest = sha256(&input);
+    IdentTopic::new(format!("{TOPIC_PREFIX}{}", base32(&digest[..15])))
+}
+
+/// The DHT provider key of `author`'s feed.
+pub fn provider_key(author: &AuthorId) -> RecordKey {
+    let mut key = PROVIDER_KEY_PREFIX.to_vec();
+    key.extend_from_slice(author.as_bytes());
+    RecordKey::new(&key)
+}
+
+/// The author whose feed a provider key names, if it is one.
+pub fn author_of_provider_key(key: &RecordKey) -> Option<AuthorId> {
+    let rest = key.as_ref().strip_prefix(PROVIDER_KEY_PREFIX)?;
+    AuthorId::from_slice(rest).ok()
+}
+
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// A request of `/kith/fetch/1.0.0`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FetchRequest {
+    /// Entries of one feed from `from_seq` on, in seq order, at most `limit`
+    /// (≤ [`MAX_FETCH_ENTRIES`]).
+    Range {
+        /// The author's 32-byte key.
+        #[serde(with = "serde_bytes")]
+        author: Vec<u8>,
+        /// First seq wanted.
+        from_seq: u64,
+        /// Most entries wanted.
+        limit: u32,
+    },
+    /// Entries by content id (36-byte binary CIDs, ≤ [`MAX_FETCH_IDS`]), each followed by up
+    /// to `ancestors` of its predecessors (newest first).
+    Ids {
+        /// Binary content ids.
+        ids: Vec<serde_bytes::ByteBuf>,
+        /// Predecessors wanted per id.
+        ancestors: u32,
+    },
+}
+
+impl FetchRequest {
+    /// A range request.
+    pub fn range(author: &AuthorId, from_seq: u64, limit: u32) -> Self {
+        FetchRequest::Range {
+            author: author.as_bytes().to_vec(),
+            from_seq,
+            limit: limit.min(MAX_FETCH_ENTRIES),
+        }
+    }
+
+    /// An ids request.
+    pub fn ids(ids: &[ContentId], ancestors: u32) -> Self {
+        FetchRequest::Ids {
+            ids: ids
+                .iter()
+                .take(MAX_FETCH_IDS)
+                .map(|id| serde_bytes::ByteBuf::from(id.to_bytes().to_vec()))
+                .collect(),
+            ancestors: ancestors.min(MAX_FETCH_ANCESTORS),
+        }
+    }
+}
+
+/// A response of `/kith/fetch/1.0.0`: entry envelopes, exactly as stored. The requester
+/// verifies every one (hash, signature, chain) before storing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchResponse {
+    /// Entry envelopes.
+    pub entries: Vec<serde_bytes::ByteBuf>,
+    /// The server has more entries for this request than it sent.
+    pub more: bool,
+}
+
+mod sha2_free {
+    //! SHA-256 through kith-proto (which owns the hash dependency).
+    pub(super) fn sha256(bytes: &[u8]) -> [u8; 32] {
+        *kith_proto::ContentId::of(bytes).digest()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kith_proto::Keypair;
+
+    #[test]
+    fn topics_are_short_stable_and_distinct() {
+        let a = Keypair::from_seed(&[1; 32]).author();
+        let b = Keypair::from_seed(&[2; 32]).author();
+        let topic = feed_topic(&a).to_string();
+        assert_eq!(topic.len(), 27, "{topic}");
+        assert!(topic.starts_with("k1/"));
+        assert_eq!(feed_topic(&a).hash(), feed_topic(&a).hash());
+        assert_ne!(feed_topic(&a).hash(), feed_topic(&b).hash());
+    }
+
+    #[test]
+    fn provider_keys_name_their_author() {
+        let a = Keypair::from_seed(&[1; 32]).author();
+        assert_eq!(author_of_provider_key(&provider_key(&a)), Some(a));
+        assert_eq!(author_of_provider_key(&RecordKey::new(b"/other")), None);
+    }
+}

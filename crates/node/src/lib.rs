@@ -1,0 +1,22 @@
+//! The kith node: one store, one network, the identities it hosts, and the flows that tie
+//! them together.
+//!
+//! * **Publish**: sign with seq = head + 1 → store (durable) → event → gossip on the
+//!   author's topic → signed head on the DHT → provider record for the feed.
+//! * **Follow**: a follow entry in the local feed → subscribe to the author's topic → head
+//!   from the DHT → catch up from providers → provide the feed too.
+//! * **Receive**: gossip → validate (signature, size, canonical form) → forward (accept) or
+//!   reject → store; a gap is filled by fetching from the sender.
+//! * **Start**: for every followed author, catch up in the background.
+//!
+//! [`Node`] is a cheap, cloneable handle; API servers and tests share it.
+
+mod error;
+mod node;
+mod sync;
+
+pub use error::NodeError;
+pub use node::{
+    EVENT_BROADCAST_CAPACITY, MAX_APPENDS_IN_FLIGHT, Node, NodeConfig, NodeEvent, NodeStatus,
+    PeerInfo, Profile,
+};

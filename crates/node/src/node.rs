@@ -1,0 +1,524 @@
+//! The node handle and its flows.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kith_net::libp2p::gossipsub::MessageAcceptance;
+use kith_net::libp2p::kad::Mode;
+use kith_net::libp2p::{Multiaddr, PeerId, identity};
+use kith_net::protocol::feed_topic;
+use kith_net::{NetConfig, NetEvent, NetHandle};
+use kith_proto::limits::MAX_TEXT_BYTES;
+use kith_proto::{AuthorId, Body, Draft, Entry, FeedHead, Keypair, VerifiedEntry, sign_entry};
+use kith_store::{AppendOutcome, Store};
+use tokio::sync::{Mutex, Semaphore, broadcast, watch};
+use tracing::{debug, info, warn};
+
+use crate::NodeError;
+use crate::sync;
+
+/// Capacity of the event broadcast to API clients; a client that falls further behind
+/// misses events (and is told so by the broadcast's `Lagged`).
+pub const EVENT_BROADCAST_CAPACITY: usize = 4096;
+/// Most received entries being stored at once; the network task waits beyond that.
+pub const MAX_APPENDS_IN_FLIGHT: usize = 1024;
+
+/// How a node is run; sets network defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// A peer at home: DHT mode follows reachability, private addresses allowed (LAN).
+    #[default]
+    Home,
+    /// A reachable server: DHT server, only public addresses go into the DHT.
+    Server,
+    /// Local testing: DHT server, loopback addresses allowed, fast gossip heartbeat, fast
+    /// periodic sync.
+    Test,
+}
+
+/// Node settings.
+#[derive(Debug, Clone, Default)]
+pub struct NodeConfig {
+    /// Multiaddrs to listen on.
+    pub listen: Vec<String>,
+    /// Multiaddrs of peers to join through (ending in `/p2p/<peer id>`).
+    pub bootstrap: Vec<String>,
+    /// How the node is run.
+    pub profile: Profile,
+    /// How often every followed feed is checked for entries gossip did not bring; `None`
+    /// takes the profile's default (5 minutes; 5 seconds in the test profile).
+    pub sync_interval: Option<Duration>,
+}
+
+/// Something API clients want to hear about.
+#[derive(Debug, Clone)]
+pub enum NodeEvent {
+    /// An entry was stored (posted here, or received and verified).
+    Entry {
+        /// The entry.
+        entry: Entry,
+        /// Posted through this node.
+        local: bool,
+    },
+}
+
+/// A connected peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its peer id.
+    pub peer_id: String,
+    /// Addresses of our connections to it.
+    pub addrs: Vec<String>,
+}
+
+/// A snapshot of the node's state.
+#[derive(Debug, Clone)]
+pub struct NodeStatus {
+    /// The hosted identity.
+    pub author: AuthorId,
+    /// The node's peer id.
+    pub peer_id: String,
+    /// Connected peers.
+    pub peers: usize,
+    /// Entries stored (all feeds).
+    pub entries: u64,
+    /// Authors followed.
+    pub following: usize,
+    /// Entries waiting for a predecessor.
+    pub pending: u64,
+    /// The store's change counter.
+    pub revision: u64,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// Fetch requests sent since start.
+    pub fetch_requests: u64,
+    /// Gossip messages rejected as invalid since start.
+    pub gossip_rejected: u64,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) keypair: Keypair,
+    pub(crate) author: AuthorId,
+    pub(crate) net: NetHandle,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+    publish_lock: Mutex<()>,
+    started: Instant,
+    provided_self: AtomicBool,
+    pub(crate) syncing: Mutex<HashSet<AuthorId>>,
+    pub(crate) fetch_requests: AtomicU64,
+    gossip_rejected: AtomicU64,
+    appends: Arc<Semaphore>,
+    pub(crate) stop: watch::Sender<bool>,
+}
+
+/// A running node. Cloning is cheap; every clone drives the same node.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn parse_addrs(what: &str, addrs: &[String]) -> Result<Vec<Multiaddr>, NodeError> {
+    addrs
+        .iter()
+        .map(|a| {
+            a.parse::<Multiaddr>().map_err(|e| {
+                NodeError::Config(format!("{what} address `{a}` is not a multiaddr: {e}"))
+            })
+        })
+        .collect()
+}
+
+impl Node {
+    /// Starts the network, announces the local feed and starts catching up with every
+    /// followed author. `node_key` is the 32-byte secret of the libp2p identity (separate
+    /// from the author key).
+    pub async fn start(
+        config: NodeConfig,
+        store: Store,
+        author: Keypair,
+        node_key: [u8; 32],
+    ) -> Result<Node, NodeError> {
+        let mut net_config = NetConfig {
+            listen: parse_addrs("listen", &config.listen)?,
+            bootstrap: parse_addrs("bootstrap", &config.bootstrap)?,
+            ..NetConfig::default()
+        };
+        match config.profile {
+            Profile::Home => {
+                net_config.kad_mode = None;
+                net_config.allow_private_addresses = true;
+            }
+            Profile::Server => net_config.kad_mode = Some(Mode::Server),
+            Profile::Test => {
+                net_config.kad_mode = Some(Mode::Server);
+                net_config.allow_private_addresses = true;
+                net_config.gossip_heartbeat = Duration::from_millis(200);
+            }
+        }
+        let key = identity::Keypair::ed25519_from_bytes(node_key)
+            .map_err(|e| NodeError::Config(format!("node key: {e}")))?;
+        let (net, net_events) = kith_net::start(key, net_config).await?;
+
+        let author_id = author.author();
+        {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.add_local_identity(author_id))
+                .await
+                .map_err(|_| NodeError::Stopped)??;
+        }
+        let (events, _) = broadcast::channel(EVENT_BROADCAST_CAPACITY);
+        let (stop, _) = watch::channel(false);
+        let node = Node {
+            inner: Arc::new(Inner {
+                store,
+                keypair: author,
+                author: author_id,
+                net,
+                events,
+                publish_lock: Mutex::new(()),
+                started: Instant::now(),
+                provided_self: AtomicBool::new(false),
+                syncing: Mutex::new(HashSet::new()),
+                fetch_requests: AtomicU64::new(0),
+                gossip_rejected: AtomicU64::new(0),
+                appends: Arc::new(Semaphore::new(MAX_APPENDS_IN_FLIGHT)),
+                stop,
+            }),
+        };
+        info!("node {} for {}", node.peer_id(), author_id);
+
+        tokio::spawn(node.clone().run_events(net_events));
+        // Announce our own feed and head, and catch up with everyone we follow.
+        if let Some(head) = node.inner.store.head(&author_id)? {
+            node.announce_head(head.seq, head.id);
+        }
+        for subject in node.inner.store.following(&author_id)? {
+            if let Err(e) = node.inner.net.subscribe(subject).await {
+                warn!("cannot subscribe to {subject}: {e}");
+            }
+            sync::spawn_catch_up(&node, subject, None);
+        }
+        let interval = config.sync_interval.unwrap_or(match config.profile {
+            Profile::Test => Duration::from_secs(5),
+            _ => Duration::from_secs(300),
+        });
+        sync::spawn_periodic(&node, interval);
+        Ok(node)
+    }
+
+    /// The hosted identity.
+    pub fn author(&self) -> AuthorId {
+        self.inner.author
+    }
+
+    /// The node's libp2p peer id.
+    pub fn peer_id(&self) -> String {
+        self.inner.net.peer_id().to_string()
+    }
+
+    /// The store (for reads).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Full listen multiaddrs, each ending in `/p2p/<peer id>`.
+    pub async fn listen_addrs(&self) -> Result<Vec<String>, NodeError> {
+        Ok(self
+            .inner
+            .net
+            .listen_addrs()
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
+    }
+
+    /// Connected peers.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, NodeError> {
+        Ok(self
+            .inner
+            .net
+            .peers()
+            .await?
+            .into_iter()
+            .map(|p| PeerInfo {
+                peer_id: p.peer_id.to_string(),
+                addrs: p.addrs.iter().map(ToString::to_string).collect(),
+            })
+            .collect())
+    }
+
+    /// Dials a peer (a multiaddr ending in `/p2p/<peer id>`).
+    pub async fn connect(&self, addr: &str) -> Result<(), NodeError> {
+        let addr = addr
+            .parse::<Multiaddr>()
+            .map_err(|e| NodeError::Invalid(format!("`{addr}` is not a multiaddr: {e}")))?;
+        Ok(self.inner.net.dial(addr).await?)
+    }
+
+    /// Subscribes to the node's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// A snapshot of the node's state.
+    pub async fn status(&self) -> Result<NodeStatus, NodeError> {
+        let store = &self.inner.store;
+        Ok(NodeStatus {
+            author: self.inner.author,
+            peer_id: self.peer_id(),
+            peers: self.inner.net.peers().await?.len(),
+            entries: store.entry_count()?,
+            following: store.following(&self.inner.author)?.len(),
+            pending: store.pending_count()?,
+            revision: store.revision()?,
+            uptime_s: self.inner.started.elapsed().as_secs(),
+            fetch_requests: self.inner.fetch_requests.load(Ordering::Relaxed),
+            gossip_rejected: self.inner.gossip_rejected.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Signs a post, stores it durably, then pushes it to followers.
+    pub async fn post(&self, text: &str) -> Result<VerifiedEntry, NodeError> {
+        if text.is_empty() {
+            return Err(NodeError::Invalid("the post is empty".into()));
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(NodeError::Invalid(format!(
+                "the post is {} bytes; the limit is {MAX_TEXT_BYTES}",
+                text.len()
+            )));
+        }
+        self.publish(Body::Post {
+            text: text.to_owned(),
+        })
+        .await
+    }
+
+    /// Follows `subject`: a follow entry in the local feed, a subscription to its topic, and
+    /// a catch-up in the background. Following someone already followed returns the
+    /// existing follow entry.
+    pub async fn follow(&self, subject: AuthorId) -> Result<VerifiedEntry, NodeError> {
+        if subject == self.inner.author {
+            return Err(NodeError::Invalid("you cannot follow yourself".into()));
+        }
+        let entry = match self.existing_follow(subject).await? {
+            Some(entry) => entry,
+            None => self.publish(Body::Follow { subject }).await?,
+        };
+        self.inner.net.subscribe(subject).await?;
+        sync::spawn_catch_up(self, subject, None);
+        Ok(entry)
+    }
+
+    /// Stops following `subject`.
+    pub async fn unfollow(&self, subject: AuthorId) -> Result<VerifiedEntry, NodeError> {
+        if !self
+            .inner
+            .store
+            .following(&self.inner.author)?
+            .contains(&subject)
+        {
+            return Err(NodeError::Invalid(format!("you do not follow {subject}")));
+        }
+        let entry = self.publish(Body::Unfollow { subject }).await?;
+        self.inner.net.unsubscribe(subject).await?;
+        Ok(entry)
+    }
+
+    async fn existing_follow(&self, subject: AuthorId) -> Result<Option<VerifiedEntry>, NodeError> {
+        if !self
+            .inner
+            .store
+            .following(&self.inner.author)?
+            .contains(&subject)
+        {
+            return Ok(None);
+        }
+        // The newest follow entry for this subject in our own feed.
+        let feed = self
+            .inner
+            .store
+            .feed_before(&self.inner.author, u64::MAX, 4096)?;
+        for entry in feed {
+            if matches!(entry.body(), Body::Follow { subject: s } if *s == subject) {
+                return Ok(Some(entry.verify(u64::MAX)?));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Signs an entry with the next seq of the local feed, stores it, tells API clients,
+    /// gossips it and announces the new head.
+    async fn publish(&self, body: Body) -> Result<VerifiedEntry, NodeError> {
+        let inner = &self.inner;
+        let kind = body
+            .kind()
+            .ok_or_else(|| NodeError::Invalid("cannot publish an unknown kind".into()))?;
+        let bytes = body.encode();
+        let entry = {
+            // One signer at a time: seq = head + 1 must not be handed out twice.
+            let _guard = inner.publish_lock.lock().await;
+            let head = inner.store.head(&inner.author)?;
+            // Never go back in time along our own chain, even if the clock does.
+            let ts = now_ms().max(head.map_or(0, |h| h.ts));
+            let draft = Draft::after(head.map(|h| (h.seq, h.id)), ts, kind.as_str(), &bytes);
+            let entry = sign_entry(&inner.keypair, &draft)?;
+            let results = inner.store.submit(vec![entry.clone()])?.await?;
+            match results.into_iter().next() {
+                Some(Ok(AppendOutcome::Appended { .. })) => {}
+                Some(Ok(other)) => {
+                    return Err(NodeError::Invalid(format!(
+                        "the local feed did not take the entry: {other:?}"
+                    )));
+                }
+                Some(Err(refused)) => return Err(refused.into()),
+                None => return Err(NodeError::Stopped),
+            }
+            let _ = inner.events.send(NodeEvent::Entry {
+                entry: entry.clone().into_entry(),
+                local: true,
+            });
+            entry
+        };
+        // Push to followers; with none connected yet they catch up by fetch later.
+        match inner
+            .net
+            .publish(inner.author, entry.bytes().to_vec())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => debug!("no follower connected for {}", entry.id()),
+            Err(e) => warn!("gossip of {} failed: {e}", entry.id()),
+        }
+        self.announce_head(entry.seq(), entry.id());
+        Ok(entry)
+    }
+
+    /// Puts our signed head on the DHT and (once) announces us as provider of our feed, in
+    /// the background: a post never waits for DHT round trips.
+    fn announce_head(&self, seq: u64, id: kith_proto::ContentId) {
+        let node = self.clone();
+        tokio::spawn(async move {
+            let inner = &node.inner;
+            let head = FeedHead::sign(&inner.keypair, seq, id, now_ms());
+            if let Err(e) = inner.net.put_head(head).await {
+                debug!("head {seq} not stored on the DHT yet: {e}");
+            }
+            if !inner.provided_self.swap(true, Ordering::SeqCst)
+                && let Err(e) = inner.net.provide(inner.author).await
+            {
+                inner.provided_self.store(false, Ordering::SeqCst);
+                debug!("cannot announce our feed yet: {e}");
+            }
+        });
+    }
+
+    async fn run_events(self, mut events: tokio::sync::mpsc::Receiver<NetEvent>) {
+        let mut stop = self.inner.stop.subscribe();
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => match event { Some(event) => event, None => break },
+                _ = stop.changed() => break,
+            };
+            match event {
+                NetEvent::Gossip {
+                    source,
+                    message_id,
+                    topic,
+                    data,
+                } => {
+                    self.on_gossip(source, message_id, topic, data).await;
+                }
+                NetEvent::Fetch {
+                    peer,
+                    request,
+                    reply,
+                } => {
+                    let store = self.inner.store.clone();
+                    tokio::task::spawn_blocking(move || match sync::serve_fetch(&store, request) {
+                        Ok(response) => {
+                            let _ = reply.send(response);
+                        }
+                        Err(e) => debug!("cannot answer fetch from {peer}: {e}"),
+                    });
+                }
+                NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {}
+            }
+        }
+    }
+
+    async fn on_gossip(
+        &self,
+        source: PeerId,
+        message_id: kith_net::libp2p::gossipsub::MessageId,
+        topic: String,
+        data: Vec<u8>,
+    ) {
+        let inner = &self.inner;
+        let verdict = match kith_proto::validate(&data, now_ms()) {
+            Ok(entry) if feed_topic(&entry.author()).hash().to_string() == topic => Ok(entry),
+            Ok(_) => Err("entry published on another author's topic".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        let entry = match verdict {
+            Ok(entry) => {
+                let _ = inner
+                    .net
+                    .report_gossip(message_id, source, MessageAcceptance::Accept)
+                    .await;
+                entry
+            }
+            Err(reason) => {
+                inner.gossip_rejected.fetch_add(1, Ordering::Relaxed);
+                debug!("rejecting gossip from {source}: {reason}");
+                let _ = inner
+                    .net
+                    .report_gossip(message_id, source, MessageAcceptance::Reject)
+                    .await;
+                return;
+            }
+        };
+        let Ok(permit) = Arc::clone(&inner.appends).acquire_owned().await else {
+            return;
+        };
+        let node = self.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            sync::store_received(&node, vec![entry], Some(source)).await;
+        });
+    }
+
+    /// Stops the node's tasks and the network, and waits (up to 10 s) until no task holds
+    /// the node any more, so the caller can close the store. The store stays open.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        let _ = self.inner.stop.send(true);
+        let _ = self.inner.net.shutdown().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&self.inner) > 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    /// Peers known to be subscribed to `author`'s topic (for tests and diagnostics).
+    pub async fn topic_peers(&self, author: AuthorId) -> Result<Vec<String>, NodeError> {
+        Ok(self
+            .inner
+            .net
+            .topic_peers(author)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
+    }
+}

@@ -1,0 +1,299 @@
+//! Catching up with feeds and storing what arrives from the network.
+//!
+//! Everything that arrives is verified before the store sees it (`validate_batch`); the
+//! store then decides how it fits the feed (next, duplicate, gap, fork). Gaps are filled by
+//! fetching ranges of up to 512 entries from a peer that has them: the peer that sent the
+//! entry after the gap, else the feed's providers found on the DHT.
+
+use std::time::Duration;
+
+use kith_net::libp2p::PeerId;
+use kith_net::protocol::{FETCH_RESPONSE_BUDGET, MAX_FETCH_ENTRIES};
+use kith_net::{FetchRequest, FetchResponse};
+use kith_proto::{AuthorId, ContentId, VerifiedEntry, validate_batch};
+use kith_store::{AppendOutcome, Store, StoreError};
+use tracing::{debug, info, warn};
+
+use crate::node::{Node, NodeEvent, now_ms};
+
+/// Most providers tried, one after another, for one catch-up.
+const MAX_PROVIDERS_TRIED: usize = 4;
+/// Most range requests in one catch-up from one peer (512 entries each).
+const MAX_ROUNDS_PER_PEER: usize = 4096;
+
+/// Stores verified entries received from the network and tells API clients about every
+/// entry that became part of a feed. A gap is filled from `source` (or providers).
+pub(crate) async fn store_received(
+    node: &Node,
+    entries: Vec<VerifiedEntry>,
+    source: Option<PeerId>,
+) {
+    if entries.is_empty() {
+        return;
+    }
+    let inner = &node.inner;
+    let ticket = match inner.store.try_submit(entries.clone()) {
+        Ok(ticket) => ticket,
+        Err(kith_store::StoreError::Busy) => {
+            let store = inner.store.clone();
+            let entries = entries.clone();
+            match tokio::task::spawn_blocking(move || store.submit(entries)).await {
+                Ok(Ok(ticket)) => ticket,
+                _ => return,
+            }
+        }
+        Err(e) => {
+            warn!("cannot store received entries: {e}");
+            return;
+        }
+    };
+    let results = match ticket.await {
+        Ok(results) => results,
+        Err(e) => {
+            warn!("store failed: {e}");
+            return;
+        }
+    };
+    let mut gaps: Vec<AuthorId> = Vec::new();
+    for (entry, result) in entries.into_iter().zip(results) {
+        match result {
+            Ok(AppendOutcome::Appended { drained }) => {
+                let (author, seq) = (entry.author(), entry.seq());
+                let _ = inner.events.send(NodeEvent::Entry {
+                    entry: entry.into_entry(),
+                    local: false,
+                });
+                if drained > 0 {
+                    emit_range(node, author, seq + 1, drained as usize);
+                }
+            }
+            Ok(AppendOutcome::Buffered { .. }) => {
+                if !gaps.contains(&entry.author()) {
+                    gaps.push(entry.author());
+                }
+            }
+            Ok(AppendOutcome::Duplicate) => {}
+            Err(refused) => debug!("entry {} refused: {refused}", entry.id()),
+        }
+    }
+    for author in gaps {
+        spawn_catch_up(node, author, source);
+    }
+}
+
+fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize) {
+    match node.inner.store.feed(&author, from_seq, count) {
+        Ok(entries) => {
+            for entry in entries {
+                let _ = node.inner.events.send(NodeEvent::Entry {
+                    entry,
+                    local: false,
+                });
+            }
+        }
+        Err(e) => warn!("cannot read back appended entries: {e}"),
+    }
+}
+
+/// Starts a catch-up of `author`'s feed in the background, unless one is running.
+pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) {
+    let node = node.clone();
+    tokio::spawn(async move {
+        {
+            let mut syncing = node.inner.syncing.lock().await;
+            if !syncing.insert(author) {
+                return;
+            }
+        }
+        let result = catch_up(&node, author, preferred).await;
+        node.inner.syncing.lock().await.remove(&author);
+        match result {
+            Ok(0) => {}
+            Ok(n) => info!("caught up {n} entries of {author}"),
+            Err(e) => debug!("catch-up of {author} incomplete: {e}"),
+        }
+    });
+}
+
+/// Catches up every followed author every `interval` (heads may have moved while we were
+/// not connected to anyone who gossiped them).
+pub(crate) fn spawn_periodic(node: &Node, interval: Duration) {
+    let node = node.clone();
+    let mut stop = node.inner.stop.subscribe();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => return,
+            }
+            let Ok(following) = node.inner.store.following(&node.inner.author) else {
+                continue;
+            };
+            for author in following {
+                spawn_catch_up(&node, author, None);
+            }
+        }
+    });
+}
+
+/// Brings `author`'s feed up to the newest head known (DHT) or available (providers).
+/// Returns how many entries were added.
+async fn catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) -> Result<u64, String> {
+    let inner = &node.inner;
+    let net = &inner.net;
+    let target = match net.get_head(author).await {
+        Ok(head) => head.map(|h| h.seq()),
+        Err(e) => {
+            debug!("no DHT head for {author}: {e}");
+            None
+        }
+    };
+    let mut peers: Vec<PeerId> = preferred.into_iter().collect();
+    let local = local_seq(&inner.store, &author).map_err(|e| e.to_string())?;
+    if target.is_none_or(|t| t > local) || peers.is_empty() {
+        match net.find_providers(author).await {
+            Ok(found) => peers.extend(found.into_iter().filter(|p| Some(*p) != preferred)),
+            Err(e) => debug!("no providers for {author}: {e}"),
+        }
+    }
+    let mut added = 0;
+    for peer in peers.into_iter().take(MAX_PROVIDERS_TRIED) {
+        match fetch_from(node, author, peer, target).await {
+            Ok(n) => added += n,
+            Err(e) => debug!("fetch of {author} from {peer} failed: {e}"),
+        }
+        let local = local_seq(&inner.store, &author).map_err(|e| e.to_string())?;
+        if target.is_some_and(|t| local >= t) {
+            break;
+        }
+    }
+    // We hold this feed now: let others fetch it from us too.
+    if local_seq(&inner.store, &author).map_err(|e| e.to_string())? > 0
+        && let Err(e) = net.provide(author).await
+    {
+        debug!("cannot provide {author}: {e}");
+    }
+    Ok(added)
+}
+
+fn local_seq(store: &Store, author: &AuthorId) -> Result<u64, StoreError> {
+    Ok(store.head(author)?.map_or(0, |h| h.seq))
+}
+
+/// Fetches `author`'s entries after our head from `peer`, a range at a time, until the peer
+/// has no more or `target` is reached.
+async fn fetch_from(
+    node: &Node,
+    author: AuthorId,
+    peer: PeerId,
+    target: Option<u64>,
+) -> Result<u64, String> {
+    let inner = &node.inner;
+    let mut added = 0;
+    for _ in 0..MAX_ROUNDS_PER_PEER {
+        let from = local_seq(&inner.store, &author).map_err(|e| e.to_string())? + 1;
+        if target.is_some_and(|t| from > t) {
+            break;
+        }
+        inner
+            .fetch_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let response = inner
+            .net
+            .fetch(peer, FetchRequest::range(&author, from, MAX_FETCH_ENTRIES))
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.entries.is_empty() {
+            break;
+        }
+        let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
+        let mut verified = Vec::with_capacity(envelopes.len());
+        for result in validate_batch(&envelopes, now_ms()) {
+            match result {
+                // Only the feed asked for: a peer cannot slip other authors' entries in.
+                Ok(entry) if entry.author() == author => verified.push(entry),
+                Ok(_) => return Err(format!("{peer} answered with another author's entries")),
+                Err(e) => return Err(format!("{peer} sent an invalid entry: {e}")),
+            }
+        }
+        let before = from - 1;
+        store_received(node, verified, None).await;
+        let now = local_seq(&inner.store, &author).map_err(|e| e.to_string())?;
+        if now <= before {
+            // Nothing chained on: the peer's entries do not extend what we hold.
+            break;
+        }
+        added += now - before;
+        if !response.more && response.entries.len() < MAX_FETCH_ENTRIES as usize {
+            break;
+        }
+    }
+    Ok(added)
+}
+
+/// Answers a fetch request from the store.
+pub(crate) fn serve_fetch(
+    store: &Store,
+    request: FetchRequest,
+) -> Result<FetchResponse, StoreError> {
+    let mut response = FetchResponse::default();
+    let mut bytes = 0usize;
+    let mut push = |response: &mut FetchResponse, envelope: &[u8]| -> bool {
+        if bytes + envelope.len() > FETCH_RESPONSE_BUDGET && !response.entries.is_empty() {
+            response.more = true;
+            return false;
+        }
+        bytes += envelope.len();
+        response
+            .entries
+            .push(serde_bytes::ByteBuf::from(envelope.to_vec()));
+        true
+    };
+    match request {
+        FetchRequest::Range {
+            author,
+            from_seq,
+            limit,
+        } => {
+            let Ok(author) = AuthorId::from_slice(&author) else {
+                return Ok(response);
+            };
+            let limit = limit.min(MAX_FETCH_ENTRIES) as usize;
+            let entries = store.feed(&author, from_seq.max(1), limit)?;
+            let full = entries.len() == limit;
+            for entry in &entries {
+                if !push(&mut response, entry.bytes()) {
+                    break;
+                }
+            }
+            if full && let Some(head) = store.head(&author)? {
+                response.more |= entries.last().is_some_and(|e| e.seq() < head.seq);
+            }
+        }
+        FetchRequest::Ids { ids, ancestors } => {
+            'ids: for id in ids {
+                let Ok(id) = ContentId::from_bytes(&id) else {
+                    continue;
+                };
+                let Some(entry) = store.entry(&id)? else {
+                    continue;
+                };
+                let (author, seq) = (entry.author(), entry.seq());
+                if !push(&mut response, entry.bytes()) {
+                    break;
+                }
+                let ancestors = u64::from(ancestors.min(MAX_FETCH_ENTRIES));
+                let first = seq.saturating_sub(ancestors).max(1);
+                let older = store.feed(&author, first, (seq - first) as usize)?;
+                for entry in older.iter().rev() {
+                    if !push(&mut response, entry.bytes()) {
+                        break 'ids;
+                    }
+                }
+            }
+        }
+    }
+    Ok(response)
+}
