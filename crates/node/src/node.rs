@@ -96,6 +96,8 @@ pub struct NodeStatus {
     pub fetch_requests: u64,
     /// Gossip messages rejected as invalid since start.
     pub gossip_rejected: u64,
+    /// Entries in fetch responses rejected as invalid (or of the wrong feed) since start.
+    pub fetch_rejected: u64,
 }
 
 pub(crate) struct Inner {
@@ -109,6 +111,7 @@ pub(crate) struct Inner {
     provided_self: AtomicBool,
     pub(crate) syncing: Mutex<HashSet<AuthorId>>,
     pub(crate) fetch_requests: AtomicU64,
+    pub(crate) fetch_rejected: AtomicU64,
     gossip_rejected: AtomicU64,
     appends: Arc<Semaphore>,
     pub(crate) stop: watch::Sender<bool>,
@@ -189,6 +192,7 @@ impl Node {
                 provided_self: AtomicBool::new(false),
                 syncing: Mutex::new(HashSet::new()),
                 fetch_requests: AtomicU64::new(0),
+                fetch_rejected: AtomicU64::new(0),
                 gossip_rejected: AtomicU64::new(0),
                 appends: Arc::new(Semaphore::new(MAX_APPENDS_IN_FLIGHT)),
                 stop,
@@ -284,6 +288,7 @@ impl Node {
             uptime_s: self.inner.started.elapsed().as_secs(),
             fetch_requests: self.inner.fetch_requests.load(Ordering::Relaxed),
             gossip_rejected: self.inner.gossip_rejected.load(Ordering::Relaxed),
+            fetch_rejected: self.inner.fetch_rejected.load(Ordering::Relaxed),
         })
     }
 
@@ -508,6 +513,19 @@ impl Node {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Ok(())
+    }
+
+    /// Peers in our gossip mesh for `author`'s topic: those we forward its entries to (for
+    /// tests and diagnostics).
+    pub async fn mesh_peers(&self, author: AuthorId) -> Result<Vec<String>, NodeError> {
+        Ok(self
+            .inner
+            .net
+            .mesh_peers(author)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
     }
 
     /// Peers known to be subscribed to `author`'s topic (for tests and diagnostics).

@@ -210,13 +210,23 @@ async fn fetch_from(
         }
         let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
         let mut verified = Vec::with_capacity(envelopes.len());
+        let mut problem = None;
         for result in validate_batch(&envelopes, now_ms()) {
             match result {
                 // Only the feed asked for: a peer cannot slip other authors' entries in.
                 Ok(entry) if entry.author() == author => verified.push(entry),
-                Ok(_) => return Err(format!("{peer} answered with another author's entries")),
-                Err(e) => return Err(format!("{peer} sent an invalid entry: {e}")),
+                Ok(_) => problem = Some(format!("{peer} answered with another author's entries")),
+                Err(e) => problem = Some(format!("{peer} sent an invalid entry: {e}")),
             }
+        }
+        if let Some(problem) = problem {
+            // Nothing from a peer that lies is stored, not even its valid entries: the
+            // next provider is asked instead.
+            let rejected = (envelopes.len() - verified.len()) as u64;
+            inner
+                .fetch_rejected
+                .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+            return Err(problem);
         }
         let before = from - 1;
         store_received(node, verified, None).await;

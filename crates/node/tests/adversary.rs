@@ -1,0 +1,258 @@
+//! A peer that sends forged, non-canonical and oversized entries, over gossip and in fetch
+//! responses: nothing of it is stored, every rejection is counted, no other peer sees it,
+//! and honest traffic still flows. The adversary is a bare `kith-net` peer driven by the
+//! test. (That gossipsub forwards exactly what the application accepts is shown on bare
+//! peers in `crates/net/tests/gossip.rs`.)
+
+// Test helpers outside #[test] functions unwrap freely.
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use kith_net::libp2p::identity;
+use kith_net::{FetchResponse, NetConfig, NetEvent, NetHandle};
+use kith_node::{Node, NodeConfig, Profile};
+use kith_proto::{Body, Draft, Keypair, sign_entry};
+use kith_store::{Store, StoreConfig};
+use tokio::sync::mpsc;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+async fn wait_for<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !condition().await {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn node(seed: u8, bootstrap: Vec<String>) -> (Node, Store) {
+    node_with(seed, bootstrap, Profile::Test).await
+}
+
+async fn node_with(seed: u8, bootstrap: Vec<String>, profile: Profile) -> (Node, Store) {
+    let store = Store::in_memory(StoreConfig::default()).unwrap();
+    let config = NodeConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+        bootstrap,
+        profile,
+        sync_interval: Some(Duration::from_secs(3600)),
+    };
+    let node = Node::start(
+        config,
+        store.clone(),
+        Keypair::from_seed(&[seed; 32]),
+        [seed + 100; 32],
+    )
+    .await
+    .unwrap();
+    (node, store)
+}
+
+/// The adversary. A `hidden` one stays out of the DHT (client mode, no routing table), so
+/// it talks only to the peers it dials.
+async fn adversary(bootstrap: Vec<String>, hidden: bool) -> (NetHandle, mpsc::Receiver<NetEvent>) {
+    use kith_net::libp2p::kad::Mode;
+    let config = NetConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: bootstrap.iter().map(|a| a.parse().unwrap()).collect(),
+        kad_mode: Some(if hidden { Mode::Client } else { Mode::Server }),
+        allow_private_addresses: !hidden,
+        gossip_heartbeat: Duration::from_millis(200),
+        ..NetConfig::default()
+    };
+    kith_net::start(
+        identity::Keypair::ed25519_from_bytes([66u8; 32]).unwrap(),
+        config,
+    )
+    .await
+    .unwrap()
+}
+
+/// Forgeries of the author's entry `genuine`: bad signature, another author's entry on this
+/// author's topic, trailing byte (non-canonical), oversized.
+fn forgeries(genuine: &[u8]) -> Vec<Vec<u8>> {
+    let mut bad_signature = genuine.to_vec();
+    let last = bad_signature.len() - 1;
+    bad_signature[last] ^= 1;
+    let mut trailing = genuine.to_vec();
+    trailing.push(0);
+    let stranger = Keypair::from_seed(&[99; 32]);
+    let body = Body::Post {
+        text: "not the author".into(),
+    }
+    .encode();
+    let other_author = sign_entry(
+        &stranger,
+        &Draft::after(None, 1_764_000_000_000, "post", &body),
+    )
+    .unwrap();
+    vec![
+        bad_signature,
+        other_author.bytes().to_vec(),
+        trailing,
+        vec![0xa0; 70 * 1024],
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
+    // B is the author; A follows B and is the only peer the adversary M and C talk to.
+    let (b, _b_store) = node(20, vec![]).await;
+    let b_addr = b.listen_addrs().await.unwrap().remove(0);
+    let (a, a_store) = node(21, vec![b_addr]).await;
+    let a_addr = a.listen_addrs().await.unwrap().remove(0);
+    let (c, c_store) = node(22, vec![a_addr.clone()]).await;
+    // M stays out of the DHT and talks to A only: whatever C gets of B's topic came
+    // through A.
+    let (m, _m_events) = adversary(vec![], true).await;
+    m.dial(a_addr.parse().unwrap()).await.unwrap();
+    a.follow(b.author()).await.unwrap();
+    c.follow(b.author()).await.unwrap();
+    m.subscribe(b.author()).await.unwrap();
+    let (a_peer, c_peer) = (a.peer_id(), c.peer_id());
+    wait_for("B to see A subscribed, and C in A's mesh for B", || async {
+        b.topic_peers(b.author()).await.unwrap().contains(&a_peer)
+            && a.mesh_peers(b.author()).await.unwrap().contains(&c_peer)
+    })
+    .await;
+    let genuine = b.post("genuine 1").await.unwrap();
+    wait_for("A and C to hold B's first post", || async {
+        a_store.head(&b.author()).unwrap().is_some() && c_store.head(&b.author()).unwrap().is_some()
+    })
+    .await;
+    let m_peer = m.peer_id().to_string();
+    wait_for("A to see M subscribed to B's topic", || async {
+        a.topic_peers(b.author()).await.unwrap().contains(&m_peer)
+    })
+    .await;
+
+    let forged = forgeries(genuine.bytes());
+    for bytes in &forged {
+        // The oversized one is refused by M's own gossipsub before it leaves (64 KiB entry
+        // frames still fit); send the others.
+        let _ = m.publish(b.author(), bytes.clone()).await;
+    }
+    wait_for("A to reject the forgeries", || async {
+        a.status().await.unwrap().gossip_rejected >= 3
+    })
+    .await;
+
+    // Honest traffic is unaffected, and it flows through A to C after the forgeries, so
+    // if A had forwarded them C would have seen them first.
+    b.post("genuine 2").await.unwrap();
+    wait_for("the honest post on A and C", || async {
+        a_store
+            .head(&b.author())
+            .unwrap()
+            .is_some_and(|h| h.seq == 2)
+            && c_store
+                .head(&b.author())
+                .unwrap()
+                .is_some_and(|h| h.seq == 2)
+    })
+    .await;
+    let c_peers: Vec<String> = c
+        .peers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.peer_id)
+        .collect();
+    assert!(!c_peers.contains(&m_peer), "the test needs M and C apart");
+    assert_eq!(
+        c.status().await.unwrap().gossip_rejected,
+        0,
+        "a forgery reached C"
+    );
+    assert_eq!(
+        a_store.entry_count().unwrap(),
+        c_store.entry_count().unwrap()
+    );
+    for store in [&a_store, &c_store] {
+        assert!(
+            store
+                .head(&Keypair::from_seed(&[99; 32]).author())
+                .unwrap()
+                .is_none(),
+            "a forged feed was stored"
+        );
+        assert_eq!(store.pending_count().unwrap(), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_fetch_responses_store_nothing() {
+    // B posts on a network of its own; M learns B's entries and forges them.
+    let (b, b_store) = node(30, vec![]).await;
+    for i in 0..5 {
+        b.post(&format!("b {i}")).await.unwrap();
+    }
+    let genuine = b_store.entry_at(&b.author(), 1).unwrap().unwrap();
+
+    // D knows only M, which claims to hold B's feed and answers fetches with forgeries.
+    let (m, mut m_events) = adversary(vec![], false).await;
+    let m_addr = m.listen_addrs().await.unwrap().remove(0).to_string();
+    let forged = forgeries(genuine.bytes());
+    tokio::spawn(async move {
+        while let Some(event) = m_events.recv().await {
+            if let NetEvent::Fetch { reply, .. } = event {
+                let entries = forged[..3]
+                    .iter()
+                    .cloned()
+                    .map(serde_bytes::ByteBuf::from)
+                    .collect();
+                let _ = reply.send(FetchResponse {
+                    entries,
+                    more: false,
+                });
+            }
+        }
+    });
+    let (d, d_store) = node(31, vec![m_addr]).await;
+    m.provide(b.author()).await.unwrap();
+    d.follow(b.author()).await.unwrap();
+    wait_for("D to reject M's forged fetch response", || async {
+        d.status().await.unwrap().fetch_rejected >= 2
+    })
+    .await;
+    assert!(
+        d_store.head(&b.author()).unwrap().is_none(),
+        "nothing of B's feed came from M"
+    );
+    assert_eq!(
+        d_store.entry_count().unwrap(),
+        1,
+        "only D's own follow entry"
+    );
+
+    // Honest traffic: B connects to D; B's next post arrives by gossip and the gap before it
+    // is fetched from B.
+    let d_addr = d.listen_addrs().await.unwrap().remove(0);
+    b.connect(&d_addr).await.unwrap();
+    let d_peer = d.peer_id();
+    wait_for("B to see D subscribed", || async {
+        b.topic_peers(b.author()).await.unwrap().contains(&d_peer)
+    })
+    .await;
+    b.post("b 5").await.unwrap();
+    wait_for("D to hold B's whole feed", || async {
+        d_store
+            .head(&b.author())
+            .unwrap()
+            .is_some_and(|h| h.seq == 6)
+    })
+    .await;
+    for seq in 1..=6 {
+        let stored = d_store.entry_at(&b.author(), seq).unwrap().unwrap();
+        assert_eq!(
+            stored.bytes(),
+            b_store.entry_at(&b.author(), seq).unwrap().unwrap().bytes()
+        );
+    }
+}
