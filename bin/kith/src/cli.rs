@@ -1,9 +1,12 @@
 //! The command line: global options and subcommands (clap derive). Parsing only; the work
 //! is in [`crate::commands`]. docs/CLI.md describes every item here.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Profile;
 
 /// kith: a peer-to-peer social network.
 #[derive(Debug, Parser)]
@@ -30,11 +33,19 @@ pub(crate) struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Create a data directory with a new identity, config.toml and the store.
-    Init,
+    /// Create a data directory: identity, node key, API token, config.toml and the store.
+    Init {
+        /// The preset of defaults recorded in config.toml: home, server or test (loopback
+        /// only, any free ports, no discovery).
+        #[arg(long, value_enum, default_value_t = Profile::Home)]
+        profile: Profile,
+    },
 
-    /// Print this peer's identity (its did:key).
-    Id,
+    /// Run the peer: the node on the network and the HTTP API for the other commands.
+    Daemon(DaemonArgs),
+
+    /// Print this peer's identity (its did:key, and its peer id and addresses).
+    Id(ClientArgs),
 
     /// Sign a post and add it to your feed.
     Post {
@@ -42,6 +53,44 @@ pub(crate) enum Command {
         /// `-` goes after `--`: `kith post -- "-1 from me"`.
         #[arg(value_name = "TEXT")]
         text: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Follow an author: their posts reach your timeline.
+    Follow {
+        /// Whom to follow (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Stop following an author.
+    Unfollow {
+        /// Whom to stop following (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Your home timeline (your posts and those of the authors you follow), newest first.
+    Timeline {
+        /// Most entries to list (1 to 200).
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+
+        /// Continue after the previous page (the cursor it printed).
+        #[arg(long, value_name = "CURSOR")]
+        cursor: Option<String>,
+
+        #[command(flatten)]
+        client: ClientArgs,
     },
 
     /// List a feed, newest first.
@@ -55,11 +104,86 @@ pub(crate) enum Command {
         #[arg(long)]
         all: bool,
 
-        /// Most entries to list.
+        /// Most entries to list (1 to 200).
         #[arg(long, value_name = "N", default_value_t = 20,
-              value_parser = clap::value_parser!(u32).range(1..))]
+              value_parser = clap::value_parser!(u32).range(1..=200))]
         limit: u32,
+
+        /// Only entries with a seq below this one (to page back).
+        #[arg(long, value_name = "SEQ",
+              value_parser = clap::value_parser!(u64).range(1..))]
+        before: Option<u64>,
+
+        #[command(flatten)]
+        client: ClientArgs,
     },
+
+    /// Show one entry by its content id.
+    Get {
+        /// The content id (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// List the peers the daemon is connected to.
+    Peers(ClientArgs),
+
+    /// Show the daemon's state: peers, entries, follows, uptime.
+    Status(ClientArgs),
+}
+
+/// How a client command finds the daemon.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClientArgs {
+    /// The daemon's API (http://HOST:PORT) [default: the URL in DIR/api, written by the
+    /// running daemon].
+    #[arg(long, env = "KITH_API", value_name = "URL")]
+    pub(crate) api: Option<String>,
+}
+
+/// Options of `kith daemon`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DaemonArgs {
+    /// Listen for peers on this multiaddr (repeatable) [default: config.toml, else the
+    /// profile's: /ip4/0.0.0.0/tcp/4001, or /ip4/127.0.0.1/tcp/0 for test].
+    #[arg(long, value_name = "MADDR")]
+    pub(crate) listen: Vec<String>,
+
+    /// Serve the HTTP API on IP:PORT; port 0 picks a free one [default: config.toml, else
+    /// 127.0.0.1:5050, or 127.0.0.1:0 for test].
+    #[arg(long, value_name = "IP:PORT")]
+    pub(crate) api: Option<SocketAddr>,
+
+    /// Join the network through this peer, a multiaddr ending in /p2p/<peer id>
+    /// (repeatable, or comma-separated); replaces config.toml's bootstrap list.
+    #[arg(long, value_name = "MADDR", value_delimiter = ',')]
+    pub(crate) bootstrap: Vec<String>,
+
+    /// Create the data directory if it is missing (the daemon always does; accepted for
+    /// scripts written for `ipfs daemon --init`).
+    #[arg(long)]
+    pub(crate) init: bool,
+
+    /// The profile of a data directory the daemon creates (an existing one keeps its own).
+    #[arg(long, value_enum, value_name = "PROFILE")]
+    pub(crate) profile: Option<Profile>,
+
+    /// Log lines as text (for people) or JSON (for log collectors). Filter with KITH_LOG
+    /// (e.g. KITH_LOG=debug, KITH_LOG=info,kith_net=debug).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[cfg(test)]

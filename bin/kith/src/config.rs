@@ -15,10 +15,15 @@ use serde::Deserialize;
 /// commented out and shows its default.
 pub(crate) const DEFAULT_CONFIG_TOML: &str = include_str!("default-config.toml");
 
+/// The line of [`DEFAULT_CONFIG_TOML`] that `kith init --profile P` replaces.
+const PROFILE_LINE: &str = "# profile = \"home\"";
+
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Config {
+    /// `[node]`: which preset of defaults this peer uses.
+    pub(crate) node: NodeSection,
     /// `[api]`: the daemon's local HTTP API.
     pub(crate) api: ApiConfig,
     /// `[network]`: the peer-to-peer side of the daemon.
@@ -27,42 +32,87 @@ pub(crate) struct Config {
     pub(crate) store: StoreSection,
 }
 
-/// `[api]`. Read by the future `kith daemon`.
-#[derive(Debug, Clone, Deserialize)]
+/// A preset of defaults, chosen by `kith init --profile P` and recorded in `[node]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Profile {
+    /// A person's machine: listens on all interfaces, fixed ports.
+    #[default]
+    Home,
+    /// An always-on peer with a public address: like `home`, and answers DHT queries.
+    Server,
+    /// Local test networks: loopback only, any free ports, no discovery.
+    Test,
+}
+
+impl Profile {
+    /// The name written in `config.toml`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Profile::Home => "home",
+            Profile::Server => "server",
+            Profile::Test => "test",
+        }
+    }
+
+    /// The node's preset of the same name.
+    pub(crate) fn node_profile(self) -> kith_node::Profile {
+        match self {
+            Profile::Home => kith_node::Profile::Home,
+            Profile::Server => kith_node::Profile::Server,
+            Profile::Test => kith_node::Profile::Test,
+        }
+    }
+
+    /// Where the API listens unless configured.
+    pub(crate) fn default_api_listen(self) -> SocketAddr {
+        let port = match self {
+            Profile::Home | Profile::Server => DEFAULT_API_PORT,
+            Profile::Test => 0,
+        };
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+    }
+
+    /// Where the node listens for peers unless configured.
+    pub(crate) fn default_network_listen(self) -> Vec<String> {
+        match self {
+            Profile::Home | Profile::Server => {
+                vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_NETWORK_PORT}")]
+            }
+            Profile::Test => vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+        }
+    }
+}
+
+/// The API port of the `home` and `server` profiles.
+pub(crate) const DEFAULT_API_PORT: u16 = 5050;
+/// The peer-to-peer TCP port of the `home` and `server` profiles.
+pub(crate) const DEFAULT_NETWORK_PORT: u16 = 4001;
+
+/// `[node]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct NodeSection {
+    /// The preset of defaults.
+    pub(crate) profile: Profile,
+}
+
+/// `[api]`. Read by `kith daemon`.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct ApiConfig {
-    /// Address the HTTP API listens on; port 0 picks a free port.
-    pub(crate) listen: SocketAddr,
+    /// Address the HTTP API listens on; port 0 picks a free port. Default: the profile's.
+    pub(crate) listen: Option<SocketAddr>,
 }
 
-impl Default for ApiConfig {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
-        }
-    }
-}
-
-/// `[network]`. Read by the future `kith daemon`; multiaddrs are checked there.
-#[derive(Debug, Clone, Deserialize)]
+/// `[network]`. Read by `kith daemon`; multiaddrs are checked by the node.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct NetworkConfig {
-    /// Multiaddrs to listen on.
-    pub(crate) listen: Vec<String>,
+    /// Multiaddrs to listen on. Default: the profile's.
+    pub(crate) listen: Option<Vec<String>>,
     /// Peers to contact first.
     pub(crate) bootstrap: Vec<String>,
-}
-
-impl Default for NetworkConfig {
-    fn default() -> Self {
-        Self {
-            listen: vec![
-                "/ip4/0.0.0.0/tcp/0".to_owned(),
-                "/ip4/0.0.0.0/udp/0/quic-v1".to_owned(),
-            ],
-            bootstrap: Vec::new(),
-        }
-    }
 }
 
 /// `[store]`: the subset of [`kith_store::StoreConfig`] a person may want to tune.
@@ -122,6 +172,36 @@ impl Config {
         })
     }
 
+    /// The profile in force.
+    pub(crate) fn profile(&self) -> Profile {
+        self.node.profile
+    }
+
+    /// Where the API listens: this file's `[api] listen`, else the profile's default.
+    pub(crate) fn api_listen(&self) -> SocketAddr {
+        self.api
+            .listen
+            .unwrap_or_else(|| self.profile().default_api_listen())
+    }
+
+    /// Where the node listens: this file's `[network] listen`, else the profile's default.
+    pub(crate) fn network_listen(&self) -> Vec<String> {
+        self.network
+            .listen
+            .clone()
+            .unwrap_or_else(|| self.profile().default_network_listen())
+    }
+
+    /// The default configuration file for `profile`: [`DEFAULT_CONFIG_TOML`] with the
+    /// profile line set.
+    pub(crate) fn default_file_for(profile: Profile) -> String {
+        DEFAULT_CONFIG_TOML.replacen(
+            PROFILE_LINE,
+            &format!("profile = \"{}\"", profile.as_str()),
+            1,
+        )
+    }
+
     /// The store settings: the library defaults with this file's `[store]` applied.
     pub(crate) fn store_config(&self) -> kith_store::StoreConfig {
         kith_store::StoreConfig {
@@ -140,10 +220,10 @@ mod tests {
     #[test]
     fn the_default_file_parses_to_the_built_in_defaults() {
         let parsed = Config::parse(DEFAULT_CONFIG_TOML).unwrap();
-        let defaults = Config::default();
-        assert_eq!(parsed.api.listen, defaults.api.listen);
-        assert_eq!(parsed.network.listen, defaults.network.listen);
-        assert_eq!(parsed.network.bootstrap, defaults.network.bootstrap);
+        assert_eq!(parsed.profile(), Profile::Home);
+        assert_eq!(parsed.api_listen(), "127.0.0.1:5050".parse().unwrap());
+        assert_eq!(parsed.network_listen(), ["/ip4/0.0.0.0/tcp/4001"]);
+        assert!(parsed.network.bootstrap.is_empty());
         assert_eq!(parsed.store.batch_window_ms, 2);
         assert_eq!(parsed.store.batch_max, kith_store::DEFAULT_BATCH_MAX);
         assert_eq!(parsed.store.cache_mb, 64);
@@ -152,7 +232,7 @@ mod tests {
     #[test]
     fn uncommenting_every_default_line_gives_the_same_config() {
         // Each commented `key = value` line in the default file must be a valid setting
-        // whose value is the built-in default.
+        // whose value is the built-in default (of the home profile).
         let uncommented: String = DEFAULT_CONFIG_TOML
             .lines()
             .map(|line| match line.strip_prefix("# ") {
@@ -163,11 +243,33 @@ mod tests {
             .join("\n");
         let parsed = Config::parse(&uncommented).unwrap();
         let defaults = Config::default();
-        assert_eq!(parsed.api.listen, defaults.api.listen);
-        assert_eq!(parsed.network.listen, defaults.network.listen);
+        assert_eq!(parsed.profile(), defaults.profile());
+        assert_eq!(parsed.api_listen(), defaults.api_listen());
+        assert_eq!(parsed.network_listen(), defaults.network_listen());
+        assert_eq!(parsed.network.bootstrap, defaults.network.bootstrap);
         assert_eq!(parsed.store.batch_window_ms, defaults.store.batch_window_ms);
         assert_eq!(parsed.store.batch_max, defaults.store.batch_max);
         assert_eq!(parsed.store.cache_mb, defaults.store.cache_mb);
+    }
+
+    #[test]
+    fn the_profile_is_recorded_and_sets_the_defaults() {
+        for profile in [Profile::Home, Profile::Server, Profile::Test] {
+            let text = Config::default_file_for(profile);
+            assert!(
+                text.contains(&format!("\nprofile = \"{}\"\n", profile.as_str())),
+                "{text}"
+            );
+            assert_eq!(Config::parse(&text).unwrap().profile(), profile);
+        }
+        let test = Config::parse(&Config::default_file_for(Profile::Test)).unwrap();
+        assert_eq!(test.api_listen(), "127.0.0.1:0".parse().unwrap());
+        assert_eq!(test.network_listen(), ["/ip4/127.0.0.1/tcp/0"]);
+        // An explicit setting wins over the profile.
+        let set =
+            Config::parse("[node]\nprofile = \"test\"\n[api]\nlisten = \"127.0.0.1:7\"\n").unwrap();
+        assert_eq!(set.api_listen(), "127.0.0.1:7".parse().unwrap());
+        assert!(Config::parse("[node]\nprofile = \"cloud\"\n").is_err());
     }
 
     #[test]

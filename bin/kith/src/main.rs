@@ -1,16 +1,18 @@
 //! `kith`: the command-line program of kith, a peer-to-peer social network.
 //!
-//! For now every command works offline on the data directory (one directory is one peer;
-//! see `docs/CLI.md` for the commands, options and the `--json` contract). Later, client
-//! commands will talk to a running `kith daemon` over its HTTP API instead.
+//! One data directory is one peer. `kith daemon` runs it (the node from `kith-node`, the
+//! HTTP API from `kith-api`); every other command but `init` is a client of that API (`id`
+//! also works without a daemon). See `docs/CLI.md` for the commands, options and the
+//! `--json` contract, and `docs/API.md` for the API.
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`cli`] | the clap definition of options and subcommands; parsing only |
-//! | [`commands`] | one module per subcommand; the only place that picks a backend |
-//! | [`backend`] | the [`backend::Backend`] trait commands use, and the in-process [`backend::LocalBackend`] over the store (the seam where an HTTP client of the daemon will slot in) |
-//! | [`model`] | the result types printed with `--json` (the script contract) |
-//! | [`repo`] | the data directory: paths, `kith init`, reading the key file safely, opening the store |
+//! | [`commands`] | one module per subcommand, `daemon` included; the only place that finds the daemon |
+//! | [`client`] | the HTTP client of the daemon's API: finding it (`--api`, `KITH_API`, `DIR/api`), the token, error messages |
+//! | [`model`] | the result types printed with `--json` beyond the API's own (the script contract) |
+//! | [`repo`] | the data directory: paths, `kith init`, secret files, `repo.lock`, the `api` file, opening the store |
+//! | [`peer_id`] | the libp2p peer id of `node.key`, without libp2p |
 //! | [`config`] | `config.toml` and its documented default (`default-config.toml`) |
 //! | [`output`] | human, quiet and JSON printing |
 //! | [`time`] | the clock and RFC 3339 formatting |
@@ -18,12 +20,13 @@
 //! `main` stays thin: parse, dispatch, and on failure print the error and its causes to
 //! stderr and exit with 1 (clap exits with 2 on usage errors).
 
-mod backend;
 mod cli;
+mod client;
 mod commands;
 mod config;
 mod model;
 mod output;
+mod peer_id;
 mod repo;
 mod time;
 

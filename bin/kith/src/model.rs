@@ -1,9 +1,9 @@
-//! What commands print with `--json`, and what backends return. These structs are the
-//! contract with scripts (docs/CLI.md): fields may be added, never renamed or removed. They
-//! are also meant to be the bodies of the daemon's HTTP API, so a remote backend can
-//! deserialize the same types.
+//! What commands print with `--json` beyond the API's own bodies. These structs are the
+//! contract with scripts (docs/CLI.md): fields may be added, never renamed or removed.
+//! Entries are printed as [`kith_api::model::EntryObject`], the same object the daemon's API
+//! returns.
 
-use kith_proto::{AuthorId, Entry};
+use kith_proto::AuthorId;
 use serde::Serialize;
 
 /// `kith init --json`.
@@ -13,6 +13,10 @@ pub(crate) struct InitReport {
     pub(crate) did: String,
     /// Absolute path of the data directory.
     pub(crate) data_dir: String,
+    /// The profile recorded in `config.toml`.
+    pub(crate) profile: String,
+    /// The node's libp2p peer id.
+    pub(crate) peer_id: String,
 }
 
 /// `kith id --json`.
@@ -20,19 +24,33 @@ pub(crate) struct InitReport {
 pub(crate) struct IdentityReport {
     /// The identity, `did:key:z6Mk…`.
     pub(crate) did: String,
+    /// The same identity (the name the API uses).
+    pub(crate) author: String,
     /// Absolute path of the data directory.
     pub(crate) data_dir: String,
     /// The 32-byte ed25519 public key, 64 lower-case hex digits.
     pub(crate) public_key_hex: String,
+    /// The node's libp2p peer id; `null` when no daemon answers and `node.key` does not
+    /// exist yet.
+    pub(crate) peer_id: Option<String>,
+    /// The multiaddrs the running daemon listens on (each ending in `/p2p/<peer id>`);
+    /// empty when no daemon answers.
+    pub(crate) listen_addrs: Vec<String>,
+    /// The base URL of the daemon's API that answered; `null` when none did.
+    pub(crate) api: Option<String>,
 }
 
 impl IdentityReport {
-    /// The report for `author` hosted in `data_dir`.
+    /// The report for `author` hosted in `data_dir`, not (yet) online.
     pub(crate) fn new(author: AuthorId, data_dir: String) -> Self {
         Self {
             did: author.to_did(),
+            author: author.to_did(),
             data_dir,
             public_key_hex: hex::encode(author.as_bytes()),
+            peer_id: None,
+            listen_addrs: Vec::new(),
+            api: None,
         }
     }
 }
@@ -48,37 +66,4 @@ pub(crate) struct PostReceipt {
     pub(crate) author: String,
     /// The author's timestamp, milliseconds since the Unix epoch.
     pub(crate) ts: u64,
-}
-
-/// One element of `kith feed --json`.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct FeedItem {
-    /// Content id of the entry.
-    pub(crate) id: String,
-    /// The author, `did:key:z6Mk…`.
-    pub(crate) author: String,
-    /// Sequence number, from 1.
-    pub(crate) seq: u64,
-    /// Content id of entry `seq - 1`; `null` at seq 1.
-    pub(crate) prev: Option<String>,
-    /// The author's timestamp, milliseconds since the Unix epoch.
-    pub(crate) ts: u64,
-    /// The kind's wire name (`post`, `reply`, …, or a kind this version does not know).
-    pub(crate) kind: String,
-    /// The text of the entry, `null` for kinds without one.
-    pub(crate) text: Option<String>,
-}
-
-impl From<&Entry> for FeedItem {
-    fn from(entry: &Entry) -> Self {
-        Self {
-            id: entry.id().to_string(),
-            author: entry.author().to_did(),
-            seq: entry.seq(),
-            prev: entry.prev().map(|id| id.to_string()),
-            ts: entry.ts(),
-            kind: entry.kind().as_str().to_owned(),
-            text: entry.body().text().map(str::to_owned),
-        }
-    }
 }

@@ -2,9 +2,13 @@
 //!
 //! ```text
 //! DIR/                 mode 0700
-//!   identity.key       mode 0600, the secret key (kith_proto's key-file format)
+//!   identity.key       mode 0600, the author's secret key (kith_proto's key-file format)
+//!   node.key           mode 0600, the node's libp2p secret key (64 hex digits)
+//!   api.token          mode 0600, the secret of the daemon's HTTP API (64 hex digits)
 //!   config.toml        the configuration (see config.rs and default-config.toml)
 //!   kith.redb          the store
+//!   repo.lock          held (flock) by the running daemon; holds its PID
+//!   api                the base URL of the running daemon's API; removed when it stops
 //! ```
 //!
 //! A directory is *initialised* when `identity.key` exists; `kith init` writes it last but
@@ -18,7 +22,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use kith_proto::Keypair;
 use kith_store::{Store, StoreError};
 
-use crate::config::{Config, DEFAULT_CONFIG_TOML};
+use crate::config::{Config, Profile};
 
 /// File name of the secret key.
 pub(crate) const KEY_FILE: &str = "identity.key";
@@ -26,6 +30,25 @@ pub(crate) const KEY_FILE: &str = "identity.key";
 pub(crate) const CONFIG_FILE: &str = "config.toml";
 /// File name of the store.
 pub(crate) const STORE_FILE: &str = "kith.redb";
+/// File name of the node's network key.
+pub(crate) const NODE_KEY_FILE: &str = "node.key";
+/// File name of the API token.
+pub(crate) const TOKEN_FILE: &str = "api.token";
+/// File name of the daemon's lock.
+pub(crate) const LOCK_FILE: &str = "repo.lock";
+/// File name of the running daemon's API URL.
+pub(crate) const API_FILE: &str = "api";
+
+/// Files `kith init` or `kith daemon` may have left in a directory before `identity.key`
+/// was written (an interrupted init); `init` accepts a directory that holds only these.
+const INIT_LEFTOVERS: [&str; 6] = [
+    CONFIG_FILE,
+    STORE_FILE,
+    NODE_KEY_FILE,
+    TOKEN_FILE,
+    LOCK_FILE,
+    API_FILE,
+];
 
 /// A data directory, initialised or not.
 #[derive(Debug, Clone)]
@@ -73,6 +96,31 @@ impl Repo {
         self.dir.join(STORE_FILE)
     }
 
+    /// Path of the node's network key.
+    pub(crate) fn node_key_path(&self) -> PathBuf {
+        self.dir.join(NODE_KEY_FILE)
+    }
+
+    /// Path of the API token.
+    pub(crate) fn token_path(&self) -> PathBuf {
+        self.dir.join(TOKEN_FILE)
+    }
+
+    /// Path of the daemon's lock file.
+    pub(crate) fn lock_path(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
+
+    /// Path of the file holding the running daemon's API URL.
+    pub(crate) fn api_path(&self) -> PathBuf {
+        self.dir.join(API_FILE)
+    }
+
+    /// Whether the directory holds an identity.
+    pub(crate) fn is_initialised(&self) -> bool {
+        std::fs::symlink_metadata(self.key_path()).is_ok()
+    }
+
     /// Fails, naming `kith init`, unless the directory holds an identity.
     pub(crate) fn require_initialised(&self) -> Result<()> {
         match std::fs::symlink_metadata(self.key_path()) {
@@ -91,15 +139,17 @@ impl Repo {
         }
     }
 
-    /// Creates a new peer here: the directory, the configuration, the store, a fresh
-    /// identity, and registers the identity as local in the store.
-    pub(crate) fn init(&self) -> Result<Keypair> {
+    /// Creates a new peer here: the directory, the configuration (recording `profile`), the
+    /// store, the node key, the API token, a fresh identity, and registers the identity as
+    /// local in the store.
+    pub(crate) fn init(&self, profile: Profile) -> Result<Keypair> {
         self.refuse_if_initialised()?;
         self.prepare_dir()?;
-        let config = self.write_default_config()?;
+        let config = self.write_default_config(profile)?;
         // Open the store before writing the key, so a store in use by a running daemon
         // leaves no half-made identity behind.
         let store = open_store(&self.store_path(), &config)?;
+        self.ensure_secrets()?;
         let keypair = Keypair::generate();
         self.write_key_file(&keypair)?;
         sync_dir(&self.dir)?;
@@ -141,7 +191,7 @@ impl Repo {
                     let entry = entry
                         .with_context(|| format!("cannot list the directory {}", dir.display()))?;
                     let name = entry.file_name();
-                    if name != CONFIG_FILE && name != STORE_FILE {
+                    if !INIT_LEFTOVERS.iter().any(|leftover| name == *leftover) {
                         bail!(
                             "{} exists and is not empty (it holds {}); `kith init` needs a new \
                              or empty directory: pass another --data-dir",
@@ -181,15 +231,16 @@ impl Repo {
 
     /// Writes the documented default configuration unless a configuration is already there
     /// (then it is checked instead); returns the configuration in force.
-    fn write_default_config(&self) -> Result<Config> {
+    fn write_default_config(&self, profile: Profile) -> Result<Config> {
         let path = self.config_path();
         let created = OpenOptions::new().write(true).create_new(true).open(&path);
         match created {
             Ok(mut file) => {
-                file.write_all(DEFAULT_CONFIG_TOML.as_bytes())
+                let text = Config::default_file_for(profile);
+                file.write_all(text.as_bytes())
                     .and_then(|()| file.sync_all())
                     .with_context(|| format!("cannot write the config file {}", path.display()))?;
-                Config::parse(DEFAULT_CONFIG_TOML).context("the built-in default config is invalid")
+                Config::parse(&text).context("the built-in default config is invalid")
             }
             Err(error) if error.kind() == ErrorKind::AlreadyExists => Config::load(&path),
             Err(error) => Err(error)
@@ -235,7 +286,7 @@ impl Repo {
     pub(crate) fn load_keypair(&self) -> Result<Keypair> {
         self.require_initialised()?;
         let path = self.key_path();
-        check_private(&path)?;
+        check_private(&path, "identity file")?;
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the identity file {}", path.display()))?;
         Keypair::from_key_file(&text).with_context(|| {
@@ -250,20 +301,185 @@ impl Repo {
     pub(crate) fn load_config(&self) -> Result<Config> {
         Config::load(&self.config_path())
     }
+
+    /// Creates `node.key` and `api.token` (32 random bytes each, hex, mode 0600) where they
+    /// are missing; existing ones are kept. Directories made before these files existed get
+    /// them on the daemon's first start.
+    pub(crate) fn ensure_secrets(&self) -> Result<()> {
+        write_secret_hex(&self.node_key_path(), "node key file")?;
+        write_secret_hex(&self.token_path(), "API token file")?;
+        Ok(())
+    }
+
+    /// Reads the node's libp2p secret key (an ed25519 seed).
+    pub(crate) fn load_node_key(&self) -> Result<[u8; 32]> {
+        read_secret_hex(&self.node_key_path(), "node key file")
+    }
+
+    /// Reads the API token, as sent in `Authorization: Bearer TOKEN`.
+    pub(crate) fn load_token(&self) -> Result<String> {
+        let bytes = read_secret_hex(&self.token_path(), "API token file")?;
+        Ok(hex::encode(bytes))
+    }
+
+    /// Takes the daemon's lock, so two daemons never share this directory; the lock file
+    /// then holds this process's id. Released when the returned guard is dropped (or the
+    /// process ends, however it ends).
+    pub(crate) fn lock(&self) -> Result<RepoLock> {
+        let path = self.lock_path();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                let pid = pid.trim();
+                let who = if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (PID {pid})")
+                };
+                bail!(
+                    "a kith daemon{who} is already running on {}; stop it first, or use \
+                     another --data-dir",
+                    self.dir.display()
+                );
+            }
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+        file.set_len(0)
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write the lock file {}", path.display()))?;
+        Ok(RepoLock { _file: file })
+    }
+
+    /// Writes the API's base URL to `api`, atomically: a reader sees the old file, no file,
+    /// or the whole new one.
+    pub(crate) fn write_api_file(&self, url: &str) -> Result<()> {
+        let path = self.api_path();
+        let temporary = self.dir.join(format!("{API_FILE}.tmp"));
+        let written = File::create(&temporary)
+            .and_then(|mut file| {
+                file.write_all(format!("{url}\n").as_bytes())?;
+                file.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&temporary, &path));
+        if let Err(error) = written {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(error)
+                .with_context(|| format!("cannot write the API address file {}", path.display()));
+        }
+        sync_dir(&self.dir)
+    }
+
+    /// Removes the `api` file (the daemon is stopping).
+    pub(crate) fn remove_api_file(&self) -> Result<()> {
+        let path = self.api_path();
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(error)
+                .with_context(|| format!("cannot remove the API address file {}", path.display())),
+        }
+    }
+
+    /// The running daemon's API URL from the `api` file, if there is one.
+    pub(crate) fn read_api_file(&self) -> Result<Option<String>> {
+        let path = self.api_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text.trim().to_owned()).filter(|url| !url.is_empty())),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error)
+                .with_context(|| format!("cannot read the API address file {}", path.display())),
+        }
+    }
 }
 
-/// Refuses a secret-key file whose mode lets the group or others read or write it.
+/// The daemon's hold on `repo.lock`; dropping it releases the lock.
+#[derive(Debug)]
+pub(crate) struct RepoLock {
+    _file: File,
+}
+
+/// Creates `path` with 32 random bytes as hex, mode 0600 from the start, unless it exists.
+fn write_secret_hex(path: &Path, what: &str) -> Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == ErrorKind::AlreadyExists => return Ok(()),
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("cannot create the {what} {}", path.display()));
+        }
+    };
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(secret.as_mut())
+        .map_err(|error| anyhow!("the operating system's random source failed: {error}"))?;
+    let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(secret.as_ref())));
+    if let Err(error) = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+    {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(error).with_context(|| format!("cannot write the {what} {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Reads a file written by [`write_secret_hex`], refusing one that others can read.
+fn read_secret_hex(path: &Path, what: &str) -> Result<[u8; 32]> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => {}
+        Err(error) if error.kind() == ErrorKind::NotFound => bail!(
+            "there is no {what} {}; start `kith daemon` once to create it",
+            path.display()
+        ),
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("cannot read the {what} {}", path.display()));
+        }
+    }
+    check_private(path, what)?;
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the {what} {}", path.display()))?,
+    );
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut bytes).map_err(|_| {
+        anyhow!(
+            "the {what} {} is damaged (it must hold 64 hex digits); remove it and start \
+             `kith daemon` to make a new one",
+            path.display()
+        )
+    })?;
+    Ok(bytes)
+}
+
+/// Refuses a secret file (`what`: "identity file", …) whose mode lets the group or others
+/// read or write it.
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<()> {
+fn check_private(path: &Path, what: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
-        .with_context(|| format!("cannot read the identity file {}", path.display()))?
+        .with_context(|| format!("cannot read the {what} {}", path.display()))?
         .permissions()
         .mode();
     if mode & 0o077 != 0 {
         bail!(
-            "the identity file {path} is accessible to other users (mode {mode:04o}); run \
-             `chmod 600 {path}` (and if others may have read it, treat the identity as \
+            "the {what} {path} is accessible to other users (mode {mode:04o}); run \
+             `chmod 600 {path}` (and if others may have read it, treat the secret in it as \
              compromised)",
             path = path.display(),
             mode = mode & 0o7777,
@@ -273,7 +489,7 @@ fn check_private(path: &Path) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<()> {
+fn check_private(_path: &Path, _what: &str) -> Result<()> {
     Ok(())
 }
 

@@ -1,16 +1,4 @@
-//! The clock, and RFC 3339 text for entry timestamps (milliseconds since the Unix epoch).
-
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use anyhow::{Context, Result};
-
-/// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_ms() -> Result<u64> {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("the system clock is set before 1970; set the clock and try again")?;
-    u64::try_from(since_epoch.as_millis()).context("the system clock is set absurdly far ahead")
-}
+//! RFC 3339 text for entry timestamps (milliseconds since the Unix epoch).
 
 /// `ts` (ms since the Unix epoch, UTC) as RFC 3339 with second precision: `2025-11-24T15:20:00Z`.
 pub(crate) fn rfc3339_seconds(ts: u64) -> String {

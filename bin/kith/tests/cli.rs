@@ -1,110 +1,21 @@
 //! End-to-end tests of the `kith` binary: each runs the real program on a temporary data
-//! directory and checks its output, exit code and files.
+//! directory (and, for client commands, a real `kith daemon` in the test profile) and checks
+//! its output, exit code and files.
 
 // Helpers outside `#[test]` functions panic on purpose: a failed step fails the test.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
 use serde_json::Value;
+use support::{Sandbox, failed, succeeded};
 
 const MAX_TEXT_BYTES: usize = kith_proto::limits::MAX_TEXT_BYTES;
-
-/// A temporary place for data directories; `data` does not exist until `kith init`.
-struct Sandbox {
-    _root: tempfile::TempDir,
-    data: PathBuf,
-    home: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let data = root.path().join("peer");
-        let home = root.path().join("home");
-        std::fs::create_dir(&home).unwrap();
-        Self {
-            _root: root,
-            data,
-            home,
-        }
-    }
-
-    /// `kith` with a clean environment: no KITH_PATH, HOME inside the sandbox.
-    fn bare(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kith"));
-        command
-            .env_remove("KITH_PATH")
-            .env_remove("XDG_DATA_HOME")
-            .env("HOME", &self.home)
-            .stdin(Stdio::null());
-        command
-    }
-
-    /// `kith --data-dir DATA ARGS…`.
-    fn kith(&self, args: &[&str]) -> Output {
-        self.bare()
-            .arg("--data-dir")
-            .arg(&self.data)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        succeeded(self.kith(args))
-    }
-
-    /// Runs with `--json`, expects success; returns the parsed document.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.push("--json");
-        serde_json::from_str(&self.ok(&args)).unwrap()
-    }
-
-    /// Runs and expects exit code 1; returns stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        failed(self.kith(args))
-    }
-
-    fn init(&self) -> String {
-        self.json(&["init"])["did"].as_str().unwrap().to_owned()
-    }
-
-    fn key_path(&self) -> PathBuf {
-        self.data.join("identity.key")
-    }
-
-    fn feed(&self, args: &[&str]) -> Vec<Value> {
-        let args = [&["feed"][..], args].concat();
-        match self.json(&args) {
-            Value::Array(items) => items,
-            other => panic!("feed --json is not an array: {other}"),
-        }
-    }
-}
-
-fn succeeded(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn failed(output: Output) -> String {
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
-    stderr
-}
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
@@ -120,8 +31,10 @@ fn did_in_key_file(path: &Path) -> String {
         .to_owned()
 }
 
+// ---- init and id: no daemon needed ----
+
 #[test]
-fn init_creates_a_private_directory_key_config_and_store() {
+fn init_creates_a_private_directory_keys_token_config_and_store() {
     let sandbox = Sandbox::new();
     let report = sandbox.json(&["init"]);
     let did = report["did"].as_str().unwrap();
@@ -130,15 +43,47 @@ fn init_creates_a_private_directory_key_config_and_store() {
         Path::new(report["data_dir"].as_str().unwrap()),
         sandbox.data.as_path()
     );
+    assert_eq!(report["profile"], "home");
+    assert!(
+        report["peer_id"].as_str().unwrap().starts_with("12D3KooW"),
+        "{report}"
+    );
     assert_eq!(mode(&sandbox.data), 0o700);
     assert_eq!(mode(&sandbox.key_path()), 0o600);
     assert_eq!(did_in_key_file(&sandbox.key_path()), did);
+    for secret in ["node.key", "api.token"] {
+        let path = sandbox.data.join(secret);
+        assert_eq!(mode(&path), 0o600, "{secret}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.trim_end();
+        assert_eq!(text.len(), 64, "{secret}: {text}");
+        assert!(text.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+    }
+    assert_ne!(
+        std::fs::read_to_string(sandbox.data.join("node.key")).unwrap(),
+        std::fs::read_to_string(sandbox.data.join("api.token")).unwrap()
+    );
     let config = std::fs::read_to_string(sandbox.data.join("config.toml")).unwrap();
     assert!(
         config.contains("[api]") && config.contains("# listen"),
         "{config}"
     );
+    assert!(config.contains("\nprofile = \"home\"\n"), "{config}");
     assert!(sandbox.data.join("kith.redb").is_file());
+    assert!(!sandbox.data.join("api").exists());
+}
+
+#[test]
+fn init_records_the_profile() {
+    let sandbox = Sandbox::new();
+    let report = sandbox.json(&["init", "--profile", "test"]);
+    assert_eq!(report["profile"], "test");
+    let config = std::fs::read_to_string(sandbox.data.join("config.toml")).unwrap();
+    assert!(config.contains("\nprofile = \"test\"\n"), "{config}");
+    assert_eq!(
+        sandbox.kith(&["init", "--profile", "cloud"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -163,12 +108,13 @@ fn init_refuses_a_directory_that_holds_other_files() {
 }
 
 #[test]
-fn id_prints_the_identity_of_the_key_file() {
+fn id_works_without_a_daemon() {
     let sandbox = Sandbox::new();
-    sandbox.init();
+    let init = sandbox.json(&["init", "--profile", "test"]);
     let did = did_in_key_file(&sandbox.key_path());
     let report = sandbox.json(&["id"]);
     assert_eq!(report["did"], did.as_str());
+    assert_eq!(report["author"], did.as_str());
     let public_key = report["public_key_hex"].as_str().unwrap();
     assert_eq!(public_key.len(), 64);
     assert!(public_key.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -176,13 +122,285 @@ fn id_prints_the_identity_of_the_key_file() {
         Path::new(report["data_dir"].as_str().unwrap()),
         sandbox.data.as_path()
     );
-    assert_eq!(sandbox.ok(&["id"]), format!("{did}\n"));
+    assert_eq!(report["peer_id"], init["peer_id"]);
+    assert_eq!(report["listen_addrs"], Value::Array(Vec::new()));
+    assert_eq!(report["api"], Value::Null);
+    assert_eq!(sandbox.ok(&["id", "-q"]), format!("{did}\n"));
+    let human = sandbox.ok(&["id"]);
+    assert_eq!(human.lines().next(), Some(did.as_str()), "{human}");
+    assert!(human.contains("not running"), "{human}");
+}
+
+#[test]
+fn kith_path_and_data_dir_both_choose_the_directory() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .bare()
+        .env("KITH_PATH", &sandbox.data)
+        .args(["init", "--json"])
+        .output()
+        .unwrap();
+    let did = serde_json::from_str::<Value>(&succeeded(output)).unwrap()["did"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(sandbox.key_path().exists());
+    // --data-dir reaches the same peer.
+    assert_eq!(sandbox.json(&["id"])["did"], did.as_str());
+    // KITH_PATH alone does too, and --data-dir wins over it.
+    let by_env = sandbox
+        .bare()
+        .env("KITH_PATH", &sandbox.data)
+        .args(["id", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(succeeded(by_env).trim(), did);
+    let other = Sandbox::new();
+    let overridden = other
+        .bare()
+        .env("KITH_PATH", &sandbox.data)
+        .arg("--data-dir")
+        .arg(&other.data)
+        .arg("id")
+        .output()
+        .unwrap();
+    assert!(failed(overridden).contains("kith init"));
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_default_directory_is_the_platform_data_directory() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.bare().args(["init", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_str(&succeeded(output)).unwrap();
+    let expected = sandbox.home.join(".local/share/kith");
+    assert_eq!(Path::new(report["data_dir"].as_str().unwrap()), expected);
+    assert!(expected.join("identity.key").exists());
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let sandbox = Sandbox::new();
+    for args in [
+        &["feed", "--limit", "x"][..],
+        &["feed", "--limit", "0"],
+        &["timeline", "--limit", "201"],
+        &["post"],
+        &["follow"],
+        &["daemon", "--api", "localhost"],
+        &["frobnicate"],
+    ] {
+        assert_eq!(sandbox.kith(args).status.code(), Some(2), "{args:?}");
+    }
+}
+
+// ---- client commands without a daemon ----
+
+#[test]
+fn client_commands_without_a_daemon_say_how_to_start_one() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let dir = sandbox.data.display().to_string();
+    for args in [
+        &["post", "hi"][..],
+        &["post", "-"],
+        &["feed"],
+        &["timeline"],
+        &[
+            "follow",
+            "did:key:z6MkrwuKQuaF9wDp9WP9XNWccJ7Yynm8Wz4cdNb4eF85dKYi",
+        ],
+        &[
+            "get",
+            "bafireihi3njnyeewrzxska74pokqv7nxpggg23gv5wy5zmaodnyfrizcva",
+        ],
+        &["peers"],
+        &["status"],
+    ] {
+        let error = sandbox.fails(args);
+        assert!(
+            error.starts_with(&format!(
+                "error: no daemon running at {dir}; start one with `kith daemon`"
+            )),
+            "{args:?}: {error}"
+        );
+    }
+
+    // A stale `api` file (a daemon that died) and an explicit address that nobody serves.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    std::fs::write(
+        sandbox.data.join("api"),
+        format!("http://127.0.0.1:{port}\n"),
+    )
+    .unwrap();
+    let error = sandbox.fails(&["post", "hi"]);
+    assert!(
+        error.starts_with(&format!("error: no daemon running at {dir}")),
+        "{error}"
+    );
+    assert!(error.contains(&port.to_string()), "{error}");
+    assert!(error.contains("kith daemon"), "{error}");
+    // `id` still works from the files.
+    assert_eq!(sandbox.json(&["id"])["api"], Value::Null);
+    std::fs::remove_file(sandbox.data.join("api")).unwrap();
+    let output = sandbox
+        .command(&["status"])
+        .env("KITH_API", format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let error = failed(output);
+    assert!(
+        error.starts_with(&format!(
+            "error: no daemon running at http://127.0.0.1:{port}; start one with `kith daemon`"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
+fn commands_before_init_say_what_to_run() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.data.display().to_string();
+    for args in [
+        &["id"][..],
+        &["post", "hi"],
+        &["post", "-"],
+        &["feed"],
+        &["feed", "--all"],
+        &["timeline"],
+        &["status"],
+    ] {
+        let error = sandbox.fails(args);
+        assert!(error.contains("kith init"), "{args:?}: {error}");
+        assert!(error.contains(&dir), "{error}");
+    }
+    let error = sandbox.fails(&["post", "hi"]);
+    assert!(error.contains("no daemon running"), "{error}");
+    assert!(error.contains("kith daemon"), "{error}");
+    assert!(
+        !sandbox.data.exists(),
+        "a failed command created the data directory"
+    );
+}
+
+#[test]
+fn a_malformed_did_or_id_is_explained_before_anything_else() {
+    let sandbox = Sandbox::new();
+    let did = sandbox.init();
+    for bad in ["alice", "did:web:example.com", &did[..did.len() - 2]] {
+        for command in ["feed", "follow", "unfollow"] {
+            let error = sandbox.fails(&[command, bad]);
+            assert!(error.contains("did:key:z6Mk"), "{error}");
+            assert!(error.contains(bad), "{error}");
+        }
+    }
+    let error = sandbox.fails(&["get", "bogus"]);
+    assert!(error.contains("not a content id"), "{error}");
+}
+
+#[test]
+fn a_key_file_readable_by_others_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let key = sandbox.key_path();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for args in [&["id"][..], &["daemon"]] {
+        let error = sandbox.fails(args);
+        assert!(error.contains("chmod 600"), "{error}");
+        assert!(error.contains(&key.display().to_string()), "{error}");
+    }
+    assert!(!sandbox.data.join("api").exists());
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    sandbox.ok(&["id"]);
+}
+
+// ---- the daemon ----
+
+#[test]
+fn the_daemon_creates_a_missing_directory_and_cleans_up_on_sigterm() {
+    let sandbox = Sandbox::new();
+    assert!(!sandbox.data.exists());
+    let daemon = sandbox.daemon(&["--profile", "test"]);
+    assert_eq!(mode(&sandbox.data), 0o700);
+    assert_eq!(mode(&sandbox.key_path()), 0o600);
+    let url = std::fs::read_to_string(sandbox.data.join("api")).unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let pid = std::fs::read_to_string(sandbox.data.join("repo.lock")).unwrap();
+    assert_eq!(pid.trim(), daemon.pid().to_string());
+    let config = std::fs::read_to_string(sandbox.data.join("config.toml")).unwrap();
+    assert!(config.contains("\nprofile = \"test\"\n"), "{config}");
+
+    // A second daemon on the same directory is refused, naming the first.
+    let error = sandbox.fails(&["daemon"]);
+    assert!(error.contains("already running"), "{error}");
+    assert!(error.contains(&daemon.pid().to_string()), "{error}");
+
+    let status = daemon.stop_with("TERM");
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(!sandbox.data.join("api").exists());
+    // The lock is free again, and the data survived: SIGINT stops it cleanly too.
+    let daemon = sandbox.daemon(&[]);
+    sandbox.ok(&["post", "after a restart"]);
+    let status = daemon.stop_with("INT");
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert!(!sandbox.data.join("api").exists());
+}
+
+#[test]
+fn the_daemon_reports_a_store_in_use_and_a_bad_config() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let store = kith_store::Store::open(
+        &sandbox.data.join("kith.redb"),
+        kith_store::StoreConfig::default(),
+    )
+    .unwrap();
+    let error = sandbox.fails(&["daemon"]);
+    assert!(error.contains("in use by another kith process"), "{error}");
+    assert!(!sandbox.data.join("api").exists());
+    store.close().unwrap();
+
+    let config = sandbox.data.join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("batch_windw_ms = 5\n");
+    std::fs::write(&config, text).unwrap();
+    let error = sandbox.fails(&["daemon"]);
+    assert!(error.contains("config.toml"), "{error}");
+    assert!(error.contains("batch_windw_ms"), "{error}");
+}
+
+#[test]
+fn id_asks_the_running_daemon() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let offline = sandbox.json(&["id"]);
+    let _daemon = sandbox.daemon(&[]);
+    let online = sandbox.json(&["id"]);
+    assert_eq!(online["did"], offline["did"]);
+    assert_eq!(online["peer_id"], offline["peer_id"]);
+    let url = std::fs::read_to_string(sandbox.data.join("api")).unwrap();
+    assert_eq!(online["api"], url.trim());
+    let peer_id = online["peer_id"].as_str().unwrap();
+    let addrs = online["listen_addrs"].as_array().unwrap();
+    assert!(!addrs.is_empty(), "{online}");
+    for addr in addrs {
+        let addr = addr.as_str().unwrap();
+        assert!(addr.starts_with("/ip4/127.0.0.1/tcp/"), "{addr}");
+        assert!(addr.ends_with(&format!("/p2p/{peer_id}")), "{addr}");
+    }
+    // `--api` reaches the same daemon.
+    let by_flag = sandbox.json(&["id", "--api", url.trim()]);
+    assert_eq!(by_flag["listen_addrs"], online["listen_addrs"]);
 }
 
 #[test]
 fn posts_are_chained_and_listed_newest_first() {
     let sandbox = Sandbox::new();
     let did = sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
     assert!(sandbox.feed(&[]).is_empty());
 
     let first = sandbox.json(&["post", "hello, world"]);
@@ -217,12 +435,21 @@ fn posts_are_chained_and_listed_newest_first() {
     let newest = sandbox.feed(&["--all", "--limit", "1"]);
     assert_eq!(newest.len(), 1);
     assert_eq!(newest[0]["id"], second["id"]);
+    let older = sandbox.feed(&["--before", "2"]);
+    assert_eq!(older.len(), 1);
+    assert_eq!(older[0]["id"], first["id"]);
+
+    // The home timeline holds the same, and `get` finds each entry.
+    assert_eq!(sandbox.list(&["timeline"]), feed);
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(sandbox.json(&["get", id]), feed[1]);
 }
 
 #[test]
 fn human_and_quiet_output() {
     let sandbox = Sandbox::new();
     sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
     let posted = sandbox.ok(&["post", "line one\nline two"]);
     assert!(
         posted.starts_with("posted b") && posted.contains("(seq 1)"),
@@ -244,17 +471,30 @@ fn human_and_quiet_output() {
     let ids = sandbox.ok(&["feed", "--quiet"]);
     assert_eq!(ids.lines().next(), Some(id.trim()));
     assert_eq!(ids.lines().count(), 2);
+    let ids = sandbox.ok(&["timeline", "-q"]);
+    assert_eq!(ids.lines().next(), Some(id.trim()));
+
+    let timeline = sandbox.ok(&["timeline", "--limit", "1"]);
+    assert!(timeline.contains("    quiet"), "{timeline}");
+    assert!(
+        timeline.contains("older: kith timeline --cursor "),
+        "{timeline}"
+    );
+    assert_eq!(sandbox.ok(&["get", "-q", id.trim()]), "quiet\n");
+    let status = sandbox.ok(&["status"]);
+    assert!(status.contains("entries:   2"), "{status}");
+    assert_eq!(sandbox.ok(&["status", "-q"]), "");
+    assert_eq!(sandbox.ok(&["peers"]), "no peers\n");
+    assert_eq!(sandbox.list(&["peers"]), Vec::<Value>::new());
 }
 
 #[test]
 fn post_reads_standard_input_for_a_dash() {
     let sandbox = Sandbox::new();
     sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
     let mut child = sandbox
-        .bare()
-        .arg("--data-dir")
-        .arg(&sandbox.data)
-        .args(["post", "-", "--json"])
+        .command(&["post", "-", "--json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -276,6 +516,7 @@ fn post_reads_standard_input_for_a_dash() {
 fn an_over_long_or_empty_post_is_refused_and_nothing_is_stored() {
     let sandbox = Sandbox::new();
     sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
     let long = "x".repeat(MAX_TEXT_BYTES + 1);
     let error = sandbox.fails(&["post", &long]);
     assert!(error.contains("too long"), "{error}");
@@ -291,144 +532,59 @@ fn an_over_long_or_empty_post_is_refused_and_nothing_is_stored() {
 }
 
 #[test]
-fn a_malformed_did_is_explained() {
+fn follow_unfollow_and_the_feed_of_an_unknown_author() {
     let sandbox = Sandbox::new();
     let did = sandbox.init();
-    for bad in ["alice", "did:web:example.com", &did[..did.len() - 2]] {
-        let error = sandbox.fails(&["feed", bad]);
-        assert!(error.contains("did:key:z6Mk"), "{error}");
-        assert!(error.contains(bad), "{error}");
-    }
-}
-
-#[test]
-fn the_feed_of_an_unknown_author_is_empty() {
-    let sandbox = Sandbox::new();
-    sandbox.init();
     let other = Sandbox::new();
     let stranger = other.init();
+    let _daemon = sandbox.daemon(&[]);
     assert!(sandbox.feed(&[&stranger]).is_empty());
     assert_eq!(sandbox.ok(&["feed", &stranger]), "no entries\n");
-}
 
-#[test]
-fn commands_before_init_say_to_run_init() {
-    let sandbox = Sandbox::new();
-    for args in [
-        &["id"][..],
-        &["post", "hi"],
-        &["post", "-"],
-        &["feed"],
-        &["feed", "--all"],
-    ] {
-        let error = sandbox.fails(args);
-        assert!(error.contains("kith init"), "{args:?}: {error}");
-        assert!(
-            error.contains(&sandbox.data.display().to_string()),
-            "{error}"
-        );
-    }
+    let follow = sandbox.json(&["follow", &stranger]);
+    assert_eq!(follow["kind"], "follow");
+    assert_eq!(follow["author"], did.as_str());
+    assert_eq!(follow["seq"], 1);
+    let human = sandbox.ok(&["unfollow", &stranger]);
     assert!(
-        !sandbox.data.exists(),
-        "a failed command created the data directory"
+        human.starts_with(&format!("no longer following {stranger}")),
+        "{human}"
     );
+    let kinds: Vec<Value> = sandbox
+        .feed(&["--all"])
+        .iter()
+        .map(|entry| entry["kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["unfollow", "follow"]);
+    // The daemon's refusals reach the person: message, then status and code.
+    let error = sandbox.fails(&["unfollow", &stranger]);
+    assert!(error.contains("you do not follow"), "{error}");
+    assert!(error.contains("not_following"), "{error}");
+    let error = sandbox.fails(&["follow", &did]);
+    assert!(error.contains("own identity"), "{error}");
+    let unknown = sandbox.fails(&[
+        "get",
+        "bafireihi3njnyeewrzxska74pokqv7nxpggg23gv5wy5zmaodnyfrizcva",
+    ]);
+    assert!(unknown.contains("no entry"), "{unknown}");
+    assert!(unknown.contains("404"), "{unknown}");
 }
 
 #[test]
-fn a_key_file_readable_by_others_is_refused() {
+fn a_wrong_or_unreadable_token_is_reported() {
     let sandbox = Sandbox::new();
     sandbox.init();
-    let key = sandbox.key_path();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    for args in [&["id"][..], &["post", "hi"], &["feed"]] {
-        let error = sandbox.fails(args);
-        assert!(error.contains("chmod 600"), "{error}");
-        assert!(error.contains(&key.display().to_string()), "{error}");
-    }
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    sandbox.ok(&["id"]);
-}
-
-#[test]
-fn kith_path_and_data_dir_both_choose_the_directory() {
-    let sandbox = Sandbox::new();
-    let output = sandbox
-        .bare()
-        .env("KITH_PATH", &sandbox.data)
-        .args(["init", "--json"])
-        .output()
-        .unwrap();
-    let did = serde_json::from_str::<Value>(&succeeded(output)).unwrap()["did"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(sandbox.key_path().exists());
-    // --data-dir reaches the same peer.
-    assert_eq!(sandbox.json(&["id"])["did"], did.as_str());
-    // KITH_PATH alone does too, and --data-dir wins over it.
-    let by_env = sandbox
-        .bare()
-        .env("KITH_PATH", &sandbox.data)
-        .arg("id")
-        .output()
-        .unwrap();
-    assert_eq!(succeeded(by_env).trim(), did);
-    let other = Sandbox::new();
-    let overridden = other
-        .bare()
-        .env("KITH_PATH", &sandbox.data)
-        .arg("--data-dir")
-        .arg(&other.data)
-        .arg("id")
-        .output()
-        .unwrap();
-    assert!(failed(overridden).contains("kith init"));
-}
-
-#[test]
-#[cfg(target_os = "linux")]
-fn the_default_directory_is_the_platform_data_directory() {
-    let sandbox = Sandbox::new();
-    let output = sandbox.bare().args(["init", "--json"]).output().unwrap();
-    let report: Value = serde_json::from_str(&succeeded(output)).unwrap();
-    let expected = sandbox.home.join(".local/share/kith");
-    assert_eq!(Path::new(report["data_dir"].as_str().unwrap()), expected);
-    assert!(expected.join("identity.key").exists());
-}
-
-#[test]
-fn a_store_held_by_another_process_is_reported_as_in_use() {
-    let sandbox = Sandbox::new();
-    sandbox.init();
-    let store = kith_store::Store::open(
-        &sandbox.data.join("kith.redb"),
-        kith_store::StoreConfig::default(),
-    )
-    .unwrap();
-    let error = sandbox.fails(&["post", "blocked"]);
-    assert!(error.contains("in use by another kith process"), "{error}");
-    store.close().unwrap();
-    sandbox.ok(&["post", "free again"]);
-    assert_eq!(sandbox.feed(&[]).len(), 1);
-}
-
-#[test]
-fn an_unknown_config_key_is_named() {
-    let sandbox = Sandbox::new();
-    sandbox.init();
-    let config = sandbox.data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("batch_windw_ms = 5\n");
-    std::fs::write(&config, text).unwrap();
-    let error = sandbox.fails(&["feed"]);
-    assert!(error.contains("config.toml"), "{error}");
-    assert!(error.contains("batch_windw_ms"), "{error}");
-}
-
-#[test]
-fn usage_errors_exit_with_2() {
-    let sandbox = Sandbox::new();
-    for args in [&["feed", "--limit", "x"][..], &["post"], &["frobnicate"]] {
-        assert_eq!(sandbox.kith(args).status.code(), Some(2), "{args:?}");
-    }
+    let _daemon = sandbox.daemon(&[]);
+    let token = sandbox.data.join("api.token");
+    let real = std::fs::read_to_string(&token).unwrap();
+    std::fs::write(&token, format!("{}\n", "0".repeat(64))).unwrap();
+    let error = sandbox.fails(&["status"]);
+    assert!(error.contains("api.token"), "{error}");
+    assert!(error.contains("unauthorized"), "{error}");
+    std::fs::write(&token, &real).unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let error = sandbox.fails(&["status"]);
+    assert!(error.contains("chmod 600"), "{error}");
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    sandbox.ok(&["status"]);
 }

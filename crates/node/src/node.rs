@@ -94,6 +94,8 @@ pub struct NodeStatus {
     pub uptime_s: u64,
     /// Fetch requests sent since start.
     pub fetch_requests: u64,
+    /// Feeds being caught up right now.
+    pub syncing: usize,
     /// Gossip messages rejected as invalid since start.
     pub gossip_rejected: u64,
     /// Entries in fetch responses rejected as invalid (or of the wrong feed) since start.
@@ -109,7 +111,8 @@ pub(crate) struct Inner {
     publish_lock: Mutex<()>,
     started: Instant,
     provided_self: AtomicBool,
-    pub(crate) syncing: Mutex<HashSet<AuthorId>>,
+    /// Feeds being caught up now (a std mutex: held only to insert or remove).
+    pub(crate) syncing: std::sync::Mutex<HashSet<AuthorId>>,
     pub(crate) fetch_requests: AtomicU64,
     pub(crate) fetch_rejected: AtomicU64,
     gossip_rejected: AtomicU64,
@@ -190,7 +193,7 @@ impl Node {
                 publish_lock: Mutex::new(()),
                 started: Instant::now(),
                 provided_self: AtomicBool::new(false),
-                syncing: Mutex::new(HashSet::new()),
+                syncing: std::sync::Mutex::new(HashSet::new()),
                 fetch_requests: AtomicU64::new(0),
                 fetch_rejected: AtomicU64::new(0),
                 gossip_rejected: AtomicU64::new(0),
@@ -287,6 +290,7 @@ impl Node {
             revision: store.revision()?,
             uptime_s: self.inner.started.elapsed().as_secs(),
             fetch_requests: self.inner.fetch_requests.load(Ordering::Relaxed),
+            syncing: self.inner.syncing.lock().map_or(0, |s| s.len()),
             gossip_rejected: self.inner.gossip_rejected.load(Ordering::Relaxed),
             fetch_rejected: self.inner.fetch_rejected.load(Ordering::Relaxed),
         })
@@ -496,10 +500,15 @@ impl Node {
         let Ok(permit) = Arc::clone(&inner.appends).acquire_owned().await else {
             return;
         };
+        // Submitted here, in arrival order; only the wait for the commit runs apart.
+        let entries = vec![entry];
+        let Some(ticket) = sync::submit_in_order(self, &entries).await else {
+            return;
+        };
         let node = self.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            sync::store_received(&node, vec![entry], Some(source)).await;
+            sync::finish_received(&node, entries, ticket, Some(source)).await;
         });
     }
 

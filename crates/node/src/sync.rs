@@ -28,25 +28,48 @@ pub(crate) async fn store_received(
     entries: Vec<VerifiedEntry>,
     source: Option<PeerId>,
 ) {
+    if let Some(ticket) = submit_in_order(node, &entries).await {
+        finish_received(node, entries, ticket, source).await;
+    }
+}
+
+/// Queues entries for the store. Requests are appended in queue order, so entries submitted
+/// one after another (gossip of one feed) reach the store in the order they arrived.
+pub(crate) async fn submit_in_order(
+    node: &Node,
+    entries: &[VerifiedEntry],
+) -> Option<kith_store::Ticket> {
     if entries.is_empty() {
-        return;
+        return None;
     }
     let inner = &node.inner;
-    let ticket = match inner.store.try_submit(entries.clone()) {
-        Ok(ticket) => ticket,
+    match inner.store.try_submit(entries.to_vec()) {
+        Ok(ticket) => Some(ticket),
         Err(kith_store::StoreError::Busy) => {
+            // The queue is full: wait for room off the async threads.
             let store = inner.store.clone();
-            let entries = entries.clone();
+            let entries = entries.to_vec();
             match tokio::task::spawn_blocking(move || store.submit(entries)).await {
-                Ok(Ok(ticket)) => ticket,
-                _ => return,
+                Ok(Ok(ticket)) => Some(ticket),
+                _ => None,
             }
         }
         Err(e) => {
             warn!("cannot store received entries: {e}");
-            return;
+            None
         }
-    };
+    }
+}
+
+/// Waits for a submitted batch and tells API clients about every entry that became part of
+/// a feed. A gap is filled from `source` (or providers).
+pub(crate) async fn finish_received(
+    node: &Node,
+    entries: Vec<VerifiedEntry>,
+    ticket: kith_store::Ticket,
+    source: Option<PeerId>,
+) {
+    let inner = &node.inner;
     let results = match ticket.await {
         Ok(results) => results,
         Err(e) => {
@@ -97,16 +120,22 @@ fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize) {
 
 /// Starts a catch-up of `author`'s feed in the background, unless one is running.
 pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) {
+    // Marked before the task starts, so `status().syncing` counts it from the moment the
+    // caller returns.
+    let newly_marked = node
+        .inner
+        .syncing
+        .lock()
+        .is_ok_and(|mut syncing| syncing.insert(author));
+    if !newly_marked {
+        return;
+    }
     let node = node.clone();
     tokio::spawn(async move {
-        {
-            let mut syncing = node.inner.syncing.lock().await;
-            if !syncing.insert(author) {
-                return;
-            }
-        }
         let result = catch_up(&node, author, preferred).await;
-        node.inner.syncing.lock().await.remove(&author);
+        if let Ok(mut syncing) = node.inner.syncing.lock() {
+            syncing.remove(&author);
+        }
         match result {
             Ok(0) => {}
             Ok(n) => info!("caught up {n} entries of {author}"),

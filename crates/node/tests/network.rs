@@ -102,6 +102,11 @@ async fn a_follower_receives_twenty_posts_in_order_by_gossip() {
             .contains(&a_peer)
     })
     .await;
+    // The catch-up that following starts is over before B posts.
+    wait_for("A's catch-up to end", || async {
+        a.node.status().await.unwrap().syncing == 0
+    })
+    .await;
     let fetches_before = a.node.status().await.unwrap().fetch_requests;
 
     let texts: Vec<String> = (0..20).map(|i| format!("post {i}")).collect();

@@ -1,16 +1,20 @@
 //! One module per subcommand. Each takes a [`Context`] and prints its result through
-//! [`Output`]. Commands that act on feeds go through a [`Backend`]; [`with_backend`] is the
-//! one place that chooses it.
+//! [`Output`]. Client commands reach the daemon through [`crate::client::Client`];
+//! [`connect`] is the one place that finds it.
 
-mod feed;
+mod daemon;
+mod entries;
+mod follow;
 mod id;
 mod init;
+mod node;
 mod post;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
+use kith_proto::AuthorId;
 
-use crate::backend::{Backend, LocalBackend};
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, ClientArgs, Command};
+use crate::client::Client;
 use crate::output::Output;
 use crate::repo::Repo;
 
@@ -33,21 +37,64 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         output: Output::from_flags(cli.json, cli.quiet),
     };
     match cli.command {
-        Command::Init => init::run(&context),
-        Command::Id => id::run(&context),
-        Command::Post { text } => post::run(&context, &text),
-        Command::Feed { did, all, limit } => feed::run(&context, did.as_deref(), all, limit),
+        Command::Init { profile } => init::run(&context, profile),
+        Command::Daemon(args) => daemon::run(&context, &args),
+        Command::Id(client) => id::run(&context, &client),
+        Command::Post { text, client } => post::run(&context, &client, &text),
+        Command::Follow { did, client } => follow::run(&context, &client, &did, true),
+        Command::Unfollow { did, client } => follow::run(&context, &client, &did, false),
+        Command::Timeline {
+            limit,
+            cursor,
+            client,
+        } => entries::timeline(&context, &client, limit, cursor.as_deref()),
+        Command::Feed {
+            did,
+            all,
+            limit,
+            before,
+            client,
+        } => entries::feed(
+            &context,
+            &client,
+            &entries::FeedArgs {
+                did: did.as_deref(),
+                all,
+                limit,
+                before,
+            },
+        ),
+        Command::Get { id, client } => entries::get(&context, &client, &id),
+        Command::Peers(client) => node::peers(&context, &client),
+        Command::Status(client) => node::status(&context, &client),
     }
 }
 
-/// Runs `f` against the backend for this data directory and closes it afterwards, also when
-/// `f` fails. Today that is always the store in this process; once `kith daemon` exists,
-/// this is where a running daemon's API will be preferred.
-fn with_backend<T>(context: &Context, f: impl FnOnce(&dyn Backend) -> Result<T>) -> Result<T> {
-    let backend = LocalBackend::open(&context.repo)?;
-    let result = f(&backend);
-    let closed = backend.close();
-    let value = result?;
-    closed?;
-    Ok(value)
+/// The running daemon of this data directory (or the one `--api` names).
+fn connect(context: &Context, args: &ClientArgs) -> Result<Client> {
+    Client::find(&context.repo, args.api.as_deref())
+}
+
+/// Parses an author id, explaining what is wrong and what is expected.
+fn parse_did(text: &str) -> Result<AuthorId> {
+    AuthorId::parse_did(text).map_err(|error| {
+        anyhow!(
+            "`{text}` is not a kith author id: {error}; expected the form did:key:z6Mk… (as \
+             printed by `kith id`)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_dids_name_the_expected_form() {
+        for bad in ["alice", "did:web:example.com", "did:key:z0OIl", "did:key:z"] {
+            let message = parse_did(bad).unwrap_err().to_string();
+            assert!(message.contains("did:key:z6Mk"), "{message}");
+            assert!(message.contains(bad), "{message}");
+        }
+    }
 }

@@ -1,24 +1,34 @@
-//! `kith post TEXT`: sign a post and append it to the identity's feed.
+//! `kith post TEXT`: the daemon signs a post and appends it to the identity's feed.
 
 use std::io::Read;
 
 use anyhow::{Context as _, Result, bail};
 use kith_proto::limits::MAX_TEXT_BYTES;
 
-use super::{Context, with_backend};
+use kith_api::model::{EntryObject, NewPost};
+
+use super::{Context, connect};
+use crate::cli::ClientArgs;
+use crate::model::PostReceipt;
 use crate::output::Output;
 
 /// Posts `text` (or standard input when it is `-`) and prints the new entry.
-pub(super) fn run(context: &Context, text: &str) -> Result<()> {
-    // Say so before waiting on standard input if there is no identity.
-    context.repo.require_initialised()?;
+pub(super) fn run(context: &Context, args: &ClientArgs, text: &str) -> Result<()> {
+    // Say so before waiting on standard input if there is no daemon.
+    let client = connect(context, args)?;
     let text = if text == "-" {
         read_stdin()?
     } else {
         text.to_owned()
     };
     check_text(&text)?;
-    let receipt = with_backend(context, |backend| backend.post(&text))?;
+    let entry: EntryObject = client.post("/api/v1/posts", &NewPost { text })?;
+    let receipt = PostReceipt {
+        id: entry.id,
+        seq: entry.seq,
+        author: entry.author,
+        ts: entry.ts,
+    };
     match context.output {
         Output::Json => Output::json(&receipt),
         Output::Quiet => Output::text(&format!("{}\n", receipt.id)),

@@ -1,0 +1,277 @@
+//! `kith daemon`: run the peer.
+//!
+//! 1. Create the data directory if it is missing (profile `home` unless `--profile`).
+//! 2. Take `repo.lock`, so two daemons never share a directory.
+//! 3. Create `node.key` and `api.token` if an older directory lacks them; read the keys,
+//!    the token and `config.toml` (flags win over the file, the file over the profile).
+//! 4. Open the store, start the node, bind the API listener.
+//! 5. Only then write `api` (atomically), and log who and where we are.
+//! 6. On SIGINT or SIGTERM: stop the API (event streams end, requests in progress finish),
+//!    shut the node down (the store is flushed and closed), remove `api`, release the lock,
+//!    exit 0. If that takes longer than [`SHUTDOWN_DEADLINE`], or a second signal comes,
+//!    exit 1 at once (the store is crash-safe; `api` is still removed).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use kith_node::{Node, NodeConfig};
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+use super::Context;
+use crate::cli::{DaemonArgs, LogFormat};
+use crate::repo::{self, Repo};
+
+/// Longest time a clean shutdown may take before the daemon exits anyway.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Worker threads of the daemon's runtime (the store has its own writer thread).
+const WORKER_THREADS: usize = 2;
+
+/// Runs the daemon until a signal stops it.
+pub(super) fn run(context: &Context, args: &DaemonArgs) -> Result<()> {
+    init_logging(args.log_format)?;
+    let repo = &context.repo;
+    if !repo.is_initialised() {
+        let profile = args.profile.unwrap_or_default();
+        match repo.init(profile) {
+            Ok(keypair) => info!(
+                data_dir = %repo.dir().display(),
+                author = %keypair.author(),
+                profile = profile.as_str(),
+                "created a new kith peer"
+            ),
+            // Another `kith init` or daemon made it meanwhile: use theirs.
+            Err(_) if repo.is_initialised() => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let lock = repo.lock()?;
+    repo.ensure_secrets()?;
+    let settings = Settings::load(repo, args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .thread_name("kith-daemon")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(serve(repo, settings));
+    // Tasks that ignored the shutdown (none should) are not waited for long.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Err(error) = repo.remove_api_file() {
+        warn!("{error:#}");
+    }
+    drop(lock);
+    // A failure is printed by `main` (to stderr, like the log); success is logged here.
+    if result.is_ok() {
+        info!("stopped");
+    }
+    result
+}
+
+/// Everything the daemon needs, read before the runtime starts.
+struct Settings {
+    keypair: kith_proto::Keypair,
+    node_key: [u8; 32],
+    token: String,
+    config: crate::config::Config,
+    node: NodeConfig,
+    api: SocketAddr,
+}
+
+impl Settings {
+    fn load(repo: &Repo, args: &DaemonArgs) -> Result<Self> {
+        let keypair = repo.load_keypair()?;
+        let node_key = repo.load_node_key()?;
+        let token = repo.load_token()?;
+        let config = repo.load_config()?;
+        let listen = if args.listen.is_empty() {
+            config.network_listen()
+        } else {
+            args.listen.clone()
+        };
+        let bootstrap = if args.bootstrap.is_empty() {
+            config.network.bootstrap.clone()
+        } else {
+            args.bootstrap.clone()
+        };
+        let node = NodeConfig {
+            listen,
+            bootstrap,
+            profile: config.profile().node_profile(),
+            ..NodeConfig::default()
+        };
+        let api = args.api.unwrap_or_else(|| config.api_listen());
+        Ok(Self {
+            keypair,
+            node_key,
+            token,
+            config,
+            node,
+            api,
+        })
+    }
+}
+
+/// Starts the node and the API, waits for a signal, and stops both.
+async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
+    let Settings {
+        keypair,
+        node_key,
+        token,
+        config,
+        node: node_config,
+        api,
+    } = settings;
+    // Handle signals from the start: a SIGTERM during startup then stops the daemon cleanly
+    // once it is up, instead of killing it between writing `api` and removing it.
+    let mut signals = Signals::new()?;
+    let store = repo::open_store(&repo.store_path(), &config)?;
+    // The node registers the identity as hosted here if an interrupted `kith init` did not.
+    let node = Node::start(node_config, store, keypair, node_key)
+        .await
+        .context("cannot start the node")?;
+    let listener = match TcpListener::bind(api).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            stop_node(node).await;
+            return Err(error).with_context(|| {
+                format!(
+                    "cannot listen for the API on {api}; is another program using the port? \
+                     Choose another with --api IP:PORT (port 0: any free port) or [api] listen \
+                     in config.toml"
+                )
+            });
+        }
+    };
+    let url = match listener.local_addr() {
+        Ok(address) => format!("http://{address}"),
+        Err(error) => {
+            stop_node(node).await;
+            return Err(error).context("cannot read the API's bound address");
+        }
+    };
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(kith_api::serve(listener, node.clone(), token, async move {
+        let _ = api_stopped.await;
+    }));
+    if let Err(error) = repo.write_api_file(&url) {
+        let _ = stop_api.send(());
+        let _ = server.await;
+        stop_node(node).await;
+        return Err(error);
+    }
+    let listen_addrs = node.listen_addrs().await.unwrap_or_default();
+    info!(
+        author = %node.author(),
+        peer_id = %node.peer_id(),
+        listen_addrs = ?listen_addrs,
+        api = %url,
+        data_dir = %repo.dir().display(),
+        "kith daemon running"
+    );
+
+    let served_early = tokio::select! {
+        name = signals.next() => {
+            info!(signal = name, "stopping (a second signal exits at once)");
+            None
+        }
+        served = &mut server => Some(served),
+    };
+    // A second signal, or the deadline, ends the process without waiting further.
+    let api_path = repo.api_path();
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            name = signals.next() => name,
+            () = tokio::time::sleep(SHUTDOWN_DEADLINE) => "the shutdown deadline",
+        };
+        error!("{name}: exiting without a clean shutdown");
+        let _ = std::fs::remove_file(&api_path);
+        std::process::exit(1);
+    });
+
+    let _ = stop_api.send(());
+    let served = match served_early {
+        Some(served) => served,
+        None => server.await,
+    };
+    stop_node(node).await;
+    match served {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(anyhow!(error).context("the API server failed")),
+        Err(error) => Err(anyhow!(error).context("the API server task failed")),
+    }
+}
+
+/// Shuts the node down, then closes the store (waiting for its writer), logging (not
+/// returning) a failure: the process is ending anyway, and the store is crash-safe.
+async fn stop_node(node: Node) {
+    let store = node.store().clone();
+    if let Err(error) = node.shutdown().await {
+        error!("the node did not shut down cleanly: {error}");
+    }
+    match tokio::task::spawn_blocking(move || store.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => error!("the store did not close cleanly: {error}"),
+        Err(error) => error!("closing the store failed: {error}"),
+    }
+}
+
+/// SIGINT and SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Waits for the next signal; returns its name.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `KITH_LOG` (default `info`).
+fn init_logging(format: LogFormat) -> Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("KITH_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
+            .map_err(|error| anyhow!("KITH_LOG=`{directives}` is not a log filter: {error}"))?,
+        _ => EnvFilter::new("info"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|error| anyhow!("cannot set up logging: {error}"))
+}

@@ -1,0 +1,158 @@
+//! Commands that list entries: `kith timeline`, `kith feed [DID]`, `kith get ID`.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, anyhow};
+use kith_api::model::{EntryObject, FeedPage, HomePage, Identity};
+use kith_proto::ContentId;
+
+use super::{Context, connect, parse_did};
+use crate::cli::ClientArgs;
+use crate::output::Output;
+use crate::time::rfc3339_seconds;
+
+/// Lists the home timeline, newest first.
+pub(super) fn timeline(
+    context: &Context,
+    args: &ClientArgs,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<()> {
+    let client = connect(context, args)?;
+    let mut query = vec![("limit", limit.to_string())];
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor.to_owned()));
+    }
+    let page: HomePage = client.get("/api/v1/timelines/home", &query)?;
+    match context.output {
+        Output::Json => Output::json(&page.entries),
+        Output::Quiet => Output::text(&ids(&page.entries)),
+        Output::Human => {
+            let mut text = human(&page.entries, true);
+            if let Some(next) = &page.next {
+                let _ = writeln!(text, "older: kith timeline --cursor {next}");
+            }
+            Output::text(&text)
+        }
+    }
+}
+
+/// What `kith feed` lists.
+pub(super) struct FeedArgs<'a> {
+    /// Whose feed; default: the daemon's identity.
+    pub(super) did: Option<&'a str>,
+    /// Every kind, not only timeline items.
+    pub(super) all: bool,
+    /// Most entries.
+    pub(super) limit: u32,
+    /// Only seqs below this.
+    pub(super) before: Option<u64>,
+}
+
+/// Lists the feed of `did` (default: the local identity), newest first.
+pub(super) fn feed(context: &Context, args: &ClientArgs, feed: &FeedArgs<'_>) -> Result<()> {
+    let named = feed.did.map(parse_did).transpose()?;
+    let client = connect(context, args)?;
+    let author = match named {
+        Some(author) => author.to_did(),
+        None => client.get::<Identity>("/api/v1/identity", &[])?.author,
+    };
+    let mut query = vec![("limit", feed.limit.to_string())];
+    if feed.all {
+        query.push(("all", "true".to_owned()));
+    }
+    if let Some(before) = feed.before {
+        query.push(("before", before.to_string()));
+    }
+    let page: FeedPage = client.get(&format!("/api/v1/feeds/{author}"), &query)?;
+    match context.output {
+        Output::Json => Output::json(&page.entries),
+        Output::Quiet => Output::text(&ids(&page.entries)),
+        Output::Human => {
+            let mut text = human(&page.entries, false);
+            if let Some(next) = page.next {
+                let _ = writeln!(text, "older: --before {next}");
+            }
+            Output::text(&text)
+        }
+    }
+}
+
+/// Shows the entry with content id `id`.
+pub(super) fn get(context: &Context, args: &ClientArgs, id: &str) -> Result<()> {
+    ContentId::parse(id).map_err(|error| {
+        anyhow!("`{id}` is not a content id: {error}; expected a CIDv1 such as bafirei…")
+    })?;
+    let client = connect(context, args)?;
+    let entry: EntryObject = client.get(&format!("/api/v1/entries/{id}"), &[])?;
+    match context.output {
+        Output::Json => Output::json(&entry),
+        Output::Quiet => Output::text(&format!("{}\n", entry.text.as_deref().unwrap_or(""))),
+        Output::Human => Output::text(&human(std::slice::from_ref(&entry), true)),
+    }
+}
+
+/// The content ids, one per line.
+fn ids(entries: &[EntryObject]) -> String {
+    entries.iter().fold(String::new(), |mut text, entry| {
+        text.push_str(&entry.id);
+        text.push('\n');
+        text
+    })
+}
+
+/// One header line per entry (`#seq  time  kind  id`, with the author when entries may be
+/// by several), then its text indented.
+fn human(entries: &[EntryObject], with_author: bool) -> String {
+    if entries.is_empty() {
+        return "no entries\n".to_owned();
+    }
+    let mut out = String::new();
+    for entry in entries {
+        let _ = write!(
+            out,
+            "#{}  {}  {}  {}",
+            entry.seq,
+            rfc3339_seconds(entry.ts),
+            entry.kind,
+            entry.id
+        );
+        if with_author {
+            let _ = write!(out, "  by {}", entry.author);
+        }
+        out.push('\n');
+        if let Some(text) = &entry.text {
+            for line in text.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_output_lists_seq_time_kind_id_and_text() {
+        let entry = EntryObject {
+            id: "bafyid".into(),
+            author: "did:key:z6Mkx".into(),
+            seq: 3,
+            prev: None,
+            ts: 1_700_000_000_000,
+            kind: "post".into(),
+            text: Some("two\nlines".into()),
+        };
+        assert_eq!(
+            human(std::slice::from_ref(&entry), false),
+            "#3  2023-11-14T22:13:20Z  post  bafyid\n    two\n    lines\n"
+        );
+        assert_eq!(
+            human(&[entry], true),
+            "#3  2023-11-14T22:13:20Z  post  bafyid  by did:key:z6Mkx\n    two\n    lines\n"
+        );
+        assert_eq!(human(&[], false), "no entries\n");
+    }
+}

@@ -1,0 +1,110 @@
+//! Three `kith daemon` processes on loopback: a post travels from its author to the peers
+//! that follow it, through the real binary, the HTTP API and the network.
+
+// Helpers outside `#[test]` functions panic on purpose: a failed step fails the test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Daemon, Sandbox, wait_for};
+
+/// How long a post may take to reach a follower.
+const DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A peer: its directory, its running daemon, its identity.
+struct Peer {
+    sandbox: Sandbox,
+    daemon: Daemon,
+    did: String,
+    listen_addrs: Vec<String>,
+}
+
+impl Peer {
+    fn start(bootstrap: Option<&Peer>) -> Self {
+        let sandbox = Sandbox::new();
+        let did = sandbox.init();
+        let mut args = Vec::new();
+        if let Some(first) = bootstrap {
+            for addr in &first.listen_addrs {
+                args.push("--bootstrap".to_owned());
+                args.push(addr.clone());
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let daemon = sandbox.daemon(&args);
+        let id = sandbox.json(&["id"]);
+        assert_eq!(id["did"], did.as_str());
+        let listen_addrs: Vec<String> = id["listen_addrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|addr| addr.as_str().unwrap().to_owned())
+            .collect();
+        assert!(!listen_addrs.is_empty(), "{id}");
+        Self {
+            sandbox,
+            daemon,
+            did,
+            listen_addrs,
+        }
+    }
+
+    fn timeline_has(&self, id: &str) -> bool {
+        self.sandbox
+            .list(&["timeline", "--limit", "50"])
+            .iter()
+            .any(|entry| entry["id"] == id)
+    }
+}
+
+#[test]
+fn a_post_reaches_the_followers_through_three_daemons() {
+    let a = Peer::start(None);
+    let b = Peer::start(Some(&a));
+    let c = Peer::start(Some(&a));
+
+    // B and C joined through A, so A sees both.
+    wait_for("A to be connected to B and C", DELIVERY_DEADLINE, || {
+        a.sandbox.list(&["peers"]).len() >= 2
+    });
+
+    a.sandbox.ok(&["follow", &b.did]);
+    c.sandbox.ok(&["follow", &b.did]);
+    let post = b.sandbox.json(&["post", "hello from B"]);
+    let id = post["id"].as_str().unwrap().to_owned();
+    assert!(b.timeline_has(&id));
+
+    for (name, peer) in [("A", &a), ("C", &c)] {
+        wait_for(
+            &format!("B's post to reach {name}'s timeline"),
+            DELIVERY_DEADLINE,
+            || peer.timeline_has(&id),
+        );
+        let entry = peer.sandbox.json(&["get", &id]);
+        assert_eq!(entry["author"], b.did.as_str());
+        assert_eq!(entry["text"], "hello from B");
+        let status = peer.sandbox.json(&["status"]);
+        assert_eq!(status["following"], 1, "{name}: {status}");
+    }
+    for peer in [a, b, c] {
+        let status = peer.daemon.stop_with("TERM");
+        assert_eq!(status.code(), Some(0), "{status}");
+        assert!(!peer.sandbox.data.join("api").exists());
+    }
+}
+
+#[test]
+fn post_without_a_daemon_says_there_is_none() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let error = sandbox.fails(&["post", "into the void"]);
+    assert!(
+        error.starts_with(&format!(
+            "error: no daemon running at {}; start one with `kith daemon`",
+            sandbox.data.display()
+        )),
+        "{error}"
+    );
+}

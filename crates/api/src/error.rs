@@ -1,0 +1,187 @@
+//! Error responses: a status code and `{"error": "...", "code": "..."}`.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kith_node::NodeError;
+use kith_store::StoreError;
+
+use crate::model::ErrorBody;
+
+/// An error answer of the API. `code` is stable (docs/API.md); `message` is for people.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 with `code`.
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 with `code`.
+    pub(crate) fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 401: no or a wrong token.
+    pub(crate) fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong API token: send `Authorization: Bearer TOKEN` with the token \
+             from the file `api.token` in the daemon's data directory",
+        )
+    }
+
+    /// 500 for a failure inside the server (a task that panicked, …).
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// The status code.
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code.
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(code = self.code, status = %self.status, "API error: {}", self.message);
+        }
+        let body = ErrorBody {
+            error: self.message,
+            code: self.code.to_owned(),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_busy",
+                "the store is busy; try again shortly",
+            ),
+            StoreError::WriterStopped => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_stopped",
+                error.to_string(),
+            ),
+            other => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store_error",
+                format!("{other}; see the daemon's log"),
+            ),
+        }
+    }
+}
+
+impl From<NodeError> for ApiError {
+    fn from(error: NodeError) -> Self {
+        match error {
+            NodeError::Invalid(message) => Self::bad_request("invalid_input", message),
+            NodeError::Refused(_) => {
+                Self::new(StatusCode::CONFLICT, "feed_refused", error.to_string())
+            }
+            NodeError::Store(store) => Self::from(store),
+            NodeError::Net(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "network_unavailable",
+                format!("{error}; see the daemon's log"),
+            ),
+            NodeError::Stopped => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the daemon is shutting down; try again once it has restarted",
+            ),
+            other => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "node_error",
+                format!("{other}; see the daemon's log"),
+            ),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the request body must be JSON: send `Content-Type: application/json`",
+            ),
+            JsonRejection::JsonDataError(error) => Self::bad_request(
+                "invalid_body",
+                format!(
+                    "the JSON body does not have the expected fields: {}",
+                    error.body_text()
+                ),
+            ),
+            JsonRejection::JsonSyntaxError(error) => Self::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {}", error.body_text()),
+            ),
+            JsonRejection::BytesRejection(error)
+                if error.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!(
+                        "the request body is larger than {} bytes",
+                        crate::MAX_BODY_BYTES
+                    ),
+                )
+            }
+            other => Self::bad_request(
+                "invalid_body",
+                format!("cannot read the request body: {}", other.body_text()),
+            ),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request(
+            "invalid_query",
+            format!(
+                "invalid query parameters: {}; see docs/API.md for the parameters of this route",
+                rejection.body_text()
+            ),
+        )
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::bad_request(
+            "invalid_path",
+            format!("invalid path: {}", rejection.body_text()),
+        )
+    }
+}

@@ -1,0 +1,176 @@
+//! The JSON bodies of the API (docs/API.md), shared by the server and its clients (the `kith`
+//! command line deserializes the same types).
+//!
+//! Responses are a contract: fields may be added, never renamed, removed or changed in type.
+//! Clients therefore ignore fields they do not know (no `deny_unknown_fields` on response
+//! types), while the server refuses unknown fields in request bodies, so a typo in a field
+//! name is an error instead of being ignored.
+
+use kith_proto::Entry;
+use serde::{Deserialize, Serialize};
+
+/// One entry of a feed, as every route and the event stream show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryObject {
+    /// Content id of the entry (CIDv1 text, `b…`).
+    pub id: String,
+    /// The author, `did:key:z6Mk…`.
+    pub author: String,
+    /// Sequence number in the author's feed, from 1.
+    pub seq: u64,
+    /// Content id of the author's entry `seq - 1`; `null` exactly at seq 1.
+    pub prev: Option<String>,
+    /// The author's timestamp, milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// The kind's wire name (`post`, `reply`, `follow`, …, or a kind this version does not
+    /// know).
+    pub kind: String,
+    /// The text of a post, reply, edit or quote repost; `null` for kinds without one.
+    pub text: Option<String>,
+}
+
+impl From<&Entry> for EntryObject {
+    fn from(entry: &Entry) -> Self {
+        Self {
+            id: entry.id().to_string(),
+            author: entry.author().to_did(),
+            seq: entry.seq(),
+            prev: entry.prev().map(|id| id.to_string()),
+            ts: entry.ts(),
+            kind: entry.kind().as_str().to_owned(),
+            text: entry.body().text().map(str::to_owned),
+        }
+    }
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"` while the API answers.
+    pub status: String,
+}
+
+/// `GET /api/v1/identity`: who this peer is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The author hosted here, `did:key:z6Mk…`.
+    pub author: String,
+    /// The libp2p peer id of the node (`12D3KooW…`).
+    pub peer_id: String,
+    /// Full multiaddrs the node listens on, each ending in `/p2p/<peer_id>`.
+    pub listen_addrs: Vec<String>,
+    /// The version of the daemon.
+    pub version: String,
+}
+
+/// `POST /api/v1/posts` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPost {
+    /// The text: 1 to `kith_proto::limits::MAX_TEXT_BYTES` bytes of UTF-8.
+    pub text: String,
+}
+
+/// `POST /api/v1/follows` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewFollow {
+    /// Whom to follow, `did:key:z6Mk…`.
+    pub author: String,
+}
+
+/// `GET /api/v1/timelines/home`: one page, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomePage {
+    /// The entries.
+    pub entries: Vec<EntryObject>,
+    /// Pass as `cursor` to get the next (older) page; `null` when this is the last one.
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/feeds/{did}`: one page of an author's feed, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedPage {
+    /// The entries.
+    pub entries: Vec<EntryObject>,
+    /// Pass as `before` to get the next (older) page; `null` when this is the last one.
+    pub next: Option<u64>,
+}
+
+/// `GET /api/v1/follows`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Following {
+    /// The authors the local identity follows, `did:key:z6Mk…` each.
+    pub following: Vec<String>,
+}
+
+/// One connected peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    /// Its libp2p peer id.
+    pub peer_id: String,
+    /// Addresses known for it (multiaddrs).
+    pub addrs: Vec<String>,
+}
+
+/// `GET /api/v1/peers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peers {
+    /// The peers this node is connected to.
+    pub peers: Vec<Peer>,
+}
+
+/// `GET /api/v1/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The author hosted here.
+    pub author: String,
+    /// The node's peer id.
+    pub peer_id: String,
+    /// Number of connected peers.
+    pub peers: u64,
+    /// Entries in the store (every feed).
+    pub entries: u64,
+    /// Number of authors the local identity follows.
+    pub following: u64,
+    /// Entries waiting for a missing predecessor.
+    pub pending: u64,
+    /// A counter that grows with every change to the store.
+    pub revision: u64,
+    /// Seconds since the node started.
+    pub uptime_s: u64,
+    /// Fetch requests this node sent to peers since it started.
+    pub fetch_requests: u64,
+    /// Gossip messages refused as invalid since the node started.
+    pub gossip_rejected: u64,
+    /// The version of the daemon.
+    pub version: String,
+}
+
+/// The `data` of an `entry` event on `GET /api/v1/events`: the entry object plus where it
+/// came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryEvent {
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: EntryObject,
+    /// `true` when it was made on this node (posted, followed, …), `false` when it came
+    /// from the network.
+    pub local: bool,
+}
+
+/// The `data` of a `reset` event: the client missed events and should reload what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetEvent {
+    /// Why (for people).
+    pub reason: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong and what to do, for people.
+    pub error: String,
+    /// A stable `snake_case` code for programs (docs/API.md lists them).
+    pub code: String,
+}

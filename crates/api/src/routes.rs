@@ -1,0 +1,543 @@
+//! The router: authentication, input validation and the handlers of docs/API.md.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use kith_node::Node;
+use kith_proto::limits::MAX_TEXT_BYTES;
+use kith_proto::{AuthorId, ContentId};
+use kith_store::{HomeCursor, Store};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::events::Hub;
+use crate::model::{
+    EntryObject, FeedPage, Following, Health, HomePage, Identity, NewFollow, NewPost, Peer, Peers,
+    Status,
+};
+use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
+
+/// Entries per page when the request does not say.
+pub(crate) const DEFAULT_LIMIT: usize = 20;
+/// Most entries per page.
+pub(crate) const MAX_LIMIT: usize = 200;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    node: Node,
+    token: Arc<str>,
+    hub: Arc<Hub>,
+    stop: watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        node: Node,
+        token: String,
+        hub: Arc<Hub>,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            node,
+            token: token.into(),
+            hub,
+            stop,
+        }
+    }
+}
+
+/// Every route of the API.
+pub(crate) fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/identity", get(identity))
+        .route("/api/v1/posts", post(create_post))
+        .route("/api/v1/entries/{id}", get(entry))
+        .route("/api/v1/timelines/home", get(home))
+        .route("/api/v1/feeds/{did}", get(feed))
+        .route("/api/v1/follows", get(following).post(follow))
+        .route("/api/v1/follows/{did}", delete(unfollow))
+        .route("/api/v1/peers", get(peers))
+        .route("/api/v1/status", get(status))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    // EventSource cannot set headers, so the stream also takes `?access_token=`.
+    let stream = Router::new()
+        .route("/api/v1/events", get(events))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_token_or_query,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .merge(api)
+        .merge(stream)
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+// ---- authentication ----
+
+/// Compares in time that depends only on the lengths (the token's length is not secret).
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    if given.len() != expected.len() {
+        return false;
+    }
+    let difference = given
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(difference) == 0
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match bearer(request.headers()) {
+        Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => ApiError::unauthorized().into_response(),
+    }
+}
+
+async fn require_token_or_query(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let from_query = Query::<HashMap<String, String>>::try_from_uri(request.uri())
+        .ok()
+        .and_then(|Query(mut query)| query.remove("access_token"));
+    let given = bearer(request.headers()).map(str::to_owned).or(from_query);
+    match given {
+        Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => ApiError::unauthorized().into_response(),
+    }
+}
+
+// ---- validation ----
+
+fn parse_did(text: &str) -> Result<AuthorId, ApiError> {
+    AuthorId::parse_did(text).map_err(|error| {
+        ApiError::bad_request(
+            "invalid_did",
+            format!("`{text}` is not a kith author id: {error}; expected did:key:z6Mk…"),
+        )
+    })
+}
+
+fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    let Some(text) = limit else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.parse::<usize>() {
+        Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+        _ => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be a whole number from 1 to {MAX_LIMIT}, not `{text}`"),
+        )),
+    }
+}
+
+fn check_text(text: &str) -> Result<(), ApiError> {
+    if text.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_text",
+            "the text is empty; a post needs at least one character",
+        ));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ApiError::bad_request(
+            "text_too_long",
+            format!(
+                "the text is {} bytes of UTF-8, and the limit is {MAX_TEXT_BYTES}; shorten it",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a store read off the async threads (redb reads are blocking calls).
+async fn read_store<T: Send + 'static>(
+    state: &AppState,
+    read: impl FnOnce(&Store) -> Result<T, kith_store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.node.store().clone();
+    tokio::task::spawn_blocking(move || read(&store))
+        .await
+        .map_err(|error| ApiError::internal(format!("a store read failed: {error}")))?
+        .map_err(ApiError::from)
+}
+
+// ---- handlers ----
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+async fn no_route() -> ApiError {
+    ApiError::not_found(
+        "no_route",
+        "no such route; the routes are listed in docs/API.md",
+    )
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method; see docs/API.md",
+    )
+}
+
+async fn identity(State(state): State<AppState>) -> Result<Json<Identity>, ApiError> {
+    let listen_addrs = state.node.listen_addrs().await?;
+    Ok(Json(Identity {
+        author: state.node.author().to_did(),
+        peer_id: state.node.peer_id(),
+        listen_addrs,
+        version: VERSION.to_owned(),
+    }))
+}
+
+async fn create_post(
+    State(state): State<AppState>,
+    body: Result<Json<NewPost>, JsonRejection>,
+) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
+    let Json(NewPost { text }) = body?;
+    check_text(&text)?;
+    let entry = state.node.post(&text).await?;
+    Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
+}
+
+async fn entry(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<EntryObject>, ApiError> {
+    let Path(text) = id?;
+    let id = ContentId::parse(&text).map_err(|error| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("`{text}` is not a content id: {error}; expected a CIDv1 such as bafirei…"),
+        )
+    })?;
+    let entry = read_store(&state, move |store| store.entry(&id)).await?;
+    match entry {
+        Some(entry) => Ok(Json(EntryObject::from(&entry))),
+        None => Err(ApiError::not_found(
+            "entry_not_found",
+            format!("no entry {text} is stored on this peer"),
+        )),
+    }
+}
+
+/// Query of `GET /api/v1/timelines/home`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HomeQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    query: Result<Query<HomeQuery>, QueryRejection>,
+) -> Result<Json<HomePage>, ApiError> {
+    let Query(query) = query?;
+    let limit = parse_limit(query.limit.as_deref())?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(|text| {
+            text.parse::<HomeCursor>().map_err(|error| {
+                ApiError::bad_request("invalid_cursor", format!("`{text}`: {error}"))
+            })
+        })
+        .transpose()?;
+    let owner = state.node.author();
+    let page = read_store(&state, move |store| store.home(&owner, cursor, limit)).await?;
+    Ok(Json(HomePage {
+        entries: page.entries.iter().map(EntryObject::from).collect(),
+        next: page.next.map(|cursor| cursor.to_string()),
+    }))
+}
+
+/// Query of `GET /api/v1/feeds/{did}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedQuery {
+    limit: Option<String>,
+    before: Option<String>,
+    all: Option<bool>,
+}
+
+async fn feed(
+    State(state): State<AppState>,
+    did: Result<Path<String>, PathRejection>,
+    query: Result<Query<FeedQuery>, QueryRejection>,
+) -> Result<Json<FeedPage>, ApiError> {
+    let Path(did) = did?;
+    let author = parse_did(&did)?;
+    let Query(query) = query?;
+    let limit = parse_limit(query.limit.as_deref())?;
+    let before = match query.before.as_deref() {
+        None => u64::MAX,
+        Some(text) => match text.parse::<u64>() {
+            Ok(before) if before >= 1 => before,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_before",
+                    format!(
+                        "before must be a seq (a whole number ≥ 1, the `next` of the previous \
+                         page), not `{text}`"
+                    ),
+                ));
+            }
+        },
+    };
+    let all = query.all.unwrap_or(false);
+    let page = read_store(&state, move |store| {
+        if all {
+            every_kind(store, &author, before, limit)
+        } else {
+            let entries = store.author_timeline(&author, before, limit)?;
+            let next = if entries.len() == limit {
+                entries.last().map(|entry| entry.seq())
+            } else {
+                None
+            };
+            Ok((entries, next))
+        }
+    })
+    .await?;
+    let (entries, next) = page;
+    Ok(Json(FeedPage {
+        entries: entries.iter().map(EntryObject::from).collect(),
+        next,
+    }))
+}
+
+/// Up to `limit` entries of every kind with seq < `before`, newest first, and the `before`
+/// of the next page. The stored part of a feed is seq 1 to its head without holes.
+fn every_kind(
+    store: &Store,
+    author: &AuthorId,
+    before: u64,
+    limit: usize,
+) -> Result<(Vec<kith_proto::Entry>, Option<u64>), kith_store::StoreError> {
+    let Some(head) = store.head(author)? else {
+        return Ok((Vec::new(), None));
+    };
+    let newest = head.seq.min(before.saturating_sub(1));
+    if newest == 0 {
+        return Ok((Vec::new(), None));
+    }
+    let span = u64::try_from(limit).unwrap_or(u64::MAX);
+    let oldest = newest.saturating_sub(span.saturating_sub(1)).max(1);
+    let mut entries = store.feed(author, oldest, limit)?;
+    entries.retain(|entry| entry.seq() <= newest);
+    entries.reverse();
+    let next = (oldest > 1).then_some(oldest);
+    Ok((entries, next))
+}
+
+async fn follow(
+    State(state): State<AppState>,
+    body: Result<Json<NewFollow>, JsonRejection>,
+) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
+    let Json(NewFollow { author }) = body?;
+    let author = parse_did(&author)?;
+    if author == state.node.author() {
+        return Err(ApiError::bad_request(
+            "cannot_follow_self",
+            "that is this peer's own identity; your own posts are always in your timeline",
+        ));
+    }
+    let owner = state.node.author();
+    let followed = read_store(&state, move |store| store.following(&owner)).await?;
+    // Following again is harmless: the node answers with the existing follow entry.
+    let status = if followed.contains(&author) {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let entry = state.node.follow(author).await?;
+    Ok((status, Json(EntryObject::from(&*entry))))
+}
+
+async fn unfollow(
+    State(state): State<AppState>,
+    did: Result<Path<String>, PathRejection>,
+) -> Result<Json<EntryObject>, ApiError> {
+    let Path(did) = did?;
+    let author = parse_did(&did)?;
+    let owner = state.node.author();
+    let followed = read_store(&state, move |store| store.following(&owner)).await?;
+    if !followed.contains(&author) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_following",
+            format!("you do not follow {did}, so there is nothing to unfollow"),
+        ));
+    }
+    let entry = state.node.unfollow(author).await?;
+    Ok(Json(EntryObject::from(&*entry)))
+}
+
+async fn following(State(state): State<AppState>) -> Result<Json<Following>, ApiError> {
+    let owner = state.node.author();
+    let authors = read_store(&state, move |store| store.following(&owner)).await?;
+    Ok(Json(Following {
+        following: authors.iter().map(AuthorId::to_did).collect(),
+    }))
+}
+
+async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
+    let peers = state.node.peers().await?;
+    Ok(Json(Peers {
+        peers: peers
+            .into_iter()
+            .map(|peer| Peer {
+                peer_id: peer.peer_id,
+                addrs: peer.addrs,
+            })
+            .collect(),
+    }))
+}
+
+async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    let status = state.node.status().await?;
+    Ok(Json(Status {
+        author: status.author.to_did(),
+        peer_id: status.peer_id,
+        peers: count(status.peers),
+        entries: status.entries,
+        following: count(status.following),
+        pending: status.pending,
+        revision: status.revision,
+        uptime_s: status.uptime_s,
+        fetch_requests: status.fetch_requests,
+        gossip_rejected: status.gossip_rejected,
+        version: VERSION.to_owned(),
+    }))
+}
+
+/// A count as a JSON integer, whatever integer type the node reports it in.
+fn count(n: impl TryInto<u64>) -> u64 {
+    n.try_into().unwrap_or(u64::MAX)
+}
+
+/// Query of `GET /api/v1/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    /// Checked by [`require_token_or_query`].
+    #[serde(rename = "access_token")]
+    _access_token: Option<String>,
+    last_event_id: Option<String>,
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(query) = query?;
+    let from_header = headers
+        .get("last-event-id")
+        .map(|value| value.to_str().unwrap_or("?").to_owned());
+    let last_seen = match from_header.or(query.last_event_id) {
+        None => None,
+        // An empty id is what EventSource sends after an event without one: start afresh.
+        Some(text) if text.trim().is_empty() => None,
+        Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
+            ApiError::bad_request(
+                "invalid_last_event_id",
+                format!("Last-Event-ID must be the id of an event of this stream, not `{text}`"),
+            )
+        })?),
+    };
+    let stream = state
+        .hub
+        .subscribe(last_seen)
+        .into_stream(state.stop.clone());
+    Ok(Sse::new(stream).keep_alive(
+        KeepAlive::new()
+            .interval(EVENT_KEEP_ALIVE)
+            .text("keep-alive"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn secrets_compare_by_content_and_length() {
+        assert!(same_secret(b"abcdef", b"abcdef"));
+        assert!(!same_secret(b"abcdeg", b"abcdef"));
+        assert!(!same_secret(b"abcde", b"abcdef"));
+        assert!(!same_secret(b"", b"abcdef"));
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, "bearer abc".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        assert_eq!(parse_limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(parse_limit(Some("1")).unwrap(), 1);
+        assert_eq!(parse_limit(Some("200")).unwrap(), 200);
+        for bad in ["0", "201", "-1", "x", ""] {
+            let error = parse_limit(Some(bad)).unwrap_err();
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+            assert_eq!(error.code(), "invalid_limit");
+        }
+    }
+
+    #[test]
+    fn texts_are_checked() {
+        assert!(check_text("x").is_ok());
+        assert!(check_text(&"x".repeat(MAX_TEXT_BYTES)).is_ok());
+        assert_eq!(check_text("").unwrap_err().code(), "empty_text");
+        assert_eq!(
+            check_text(&"x".repeat(MAX_TEXT_BYTES + 1))
+                .unwrap_err()
+                .code(),
+            "text_too_long"
+        );
+    }
+}

@@ -1,0 +1,709 @@
+//! The API against a real node (test profile, loopback, a temporary store) over real HTTP.
+
+// Helpers outside `#[test]` functions panic on purpose: a failed step fails the test.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use kith_node::{Node, NodeConfig, Profile};
+use kith_proto::Keypair;
+use kith_store::{Store, StoreConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const MAX_TEXT_BYTES: usize = kith_proto::limits::MAX_TEXT_BYTES;
+/// How long any awaited condition may take.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A node and the API serving it.
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    node: Node,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("kith.redb"), StoreConfig::default()).unwrap();
+        let config = NodeConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+            profile: Profile::Test,
+            ..NodeConfig::default()
+        };
+        let node_key = *Keypair::generate().seed();
+        let node = Node::start(config, store, Keypair::generate(), node_key)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(kith_api::serve(
+            listener,
+            node.clone(),
+            TOKEN.to_owned(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        Self {
+            base,
+            http,
+            node,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    /// Sends, expects `status`, returns the JSON body.
+    async fn expect(&self, request: reqwest::RequestBuilder, status: StatusCode) -> Value {
+        let response = request.send().await.unwrap();
+        let got = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(got, status, "body: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+    }
+
+    /// Sends, expects an error with `status` and `code`; returns the message.
+    async fn expect_error(
+        &self,
+        request: reqwest::RequestBuilder,
+        status: StatusCode,
+        code: &str,
+    ) -> String {
+        let body = self.expect(request, status).await;
+        assert_eq!(body["code"], code, "{body}");
+        let message = body["error"].as_str().unwrap().to_owned();
+        assert!(!message.is_empty());
+        message
+    }
+
+    async fn publish(&self, text: &str) -> Value {
+        self.expect(
+            self.post("/api/v1/posts").json(&json!({ "text": text })),
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    fn did(&self) -> String {
+        self.node.author().to_did()
+    }
+
+    /// Stops the API (it must return), then the node, and closes the store.
+    async fn stop(self) {
+        let Server {
+            node,
+            stop,
+            task,
+            _dir,
+            ..
+        } = self;
+        let _ = stop.unwrap().send(());
+        tokio::time::timeout(DEADLINE, task.unwrap())
+            .await
+            .expect("the API did not stop")
+            .unwrap()
+            .unwrap();
+        let store = node.store().clone();
+        tokio::time::timeout(DEADLINE, node.shutdown())
+            .await
+            .expect("the node did not stop")
+            .unwrap();
+        store.close().unwrap();
+    }
+}
+
+fn entries(page: &Value) -> Vec<Value> {
+    page["entries"].as_array().unwrap().clone()
+}
+
+fn texts(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|entry| entry["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_open_and_everything_else_needs_the_token() {
+    let server = Server::start().await;
+    let health = server
+        .expect(server.http.get(server.url("/health")), StatusCode::OK)
+        .await;
+    assert_eq!(health, json!({"status": "ok"}));
+
+    for path in [
+        "/api/v1/identity",
+        "/api/v1/timelines/home",
+        "/api/v1/events",
+    ] {
+        let bare = server.http.get(server.url(path));
+        let message = server
+            .expect_error(bare, StatusCode::UNAUTHORIZED, "unauthorized")
+            .await;
+        assert!(message.contains("api.token"), "{message}");
+        let wrong = server.http.get(server.url(path)).bearer_auth("nope");
+        server
+            .expect_error(wrong, StatusCode::UNAUTHORIZED, "unauthorized")
+            .await;
+        let almost = server
+            .http
+            .get(server.url(path))
+            .bearer_auth(&TOKEN[..TOKEN.len() - 1]);
+        server
+            .expect_error(almost, StatusCode::UNAUTHORIZED, "unauthorized")
+            .await;
+    }
+    // The query token is for the event stream only.
+    let by_query = server
+        .http
+        .get(server.url(&format!("/api/v1/identity?access_token={TOKEN}")));
+    server
+        .expect_error(by_query, StatusCode::UNAUTHORIZED, "unauthorized")
+        .await;
+    let posted = server
+        .http
+        .post(server.url("/api/v1/posts"))
+        .json(&json!({"text": "sneaky"}));
+    server
+        .expect_error(posted, StatusCode::UNAUTHORIZED, "unauthorized")
+        .await;
+
+    let identity = server
+        .expect(server.get("/api/v1/identity"), StatusCode::OK)
+        .await;
+    assert_eq!(identity["author"], server.did());
+    assert_eq!(identity["peer_id"], server.node.peer_id());
+    assert_eq!(identity["version"], kith_api::VERSION);
+    let addrs = identity["listen_addrs"].as_array().unwrap();
+    assert!(!addrs.is_empty(), "{identity}");
+    for addr in addrs {
+        let addr = addr.as_str().unwrap();
+        assert!(
+            addr.ends_with(&format!("/p2p/{}", server.node.peer_id())),
+            "{addr}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_is_stored_and_read_back_everywhere() {
+    let server = Server::start().await;
+    let did = server.did();
+    let first = server.publish("hello, world").await;
+    assert_eq!(first["author"], did.as_str());
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["prev"], Value::Null);
+    assert_eq!(first["kind"], "post");
+    assert_eq!(first["text"], "hello, world");
+    assert!(first["ts"].as_u64().unwrap() > 1_600_000_000_000);
+    let id = first["id"].as_str().unwrap();
+    assert!(id.starts_with('b'), "{first}");
+
+    let second = server.publish("second").await;
+    assert_eq!(second["seq"], 2);
+    assert_eq!(second["prev"], first["id"]);
+
+    let got = server
+        .expect(server.get(&format!("/api/v1/entries/{id}")), StatusCode::OK)
+        .await;
+    assert_eq!(got, first);
+
+    let home = server
+        .expect(server.get("/api/v1/timelines/home"), StatusCode::OK)
+        .await;
+    assert_eq!(entries(&home), [second.clone(), first.clone()]);
+    let feed = server
+        .expect(server.get(&format!("/api/v1/feeds/{did}")), StatusCode::OK)
+        .await;
+    assert_eq!(entries(&feed), [second.clone(), first.clone()]);
+    assert_eq!(feed["next"], Value::Null);
+
+    // Exactly at the limit is fine.
+    let longest = "é".repeat(MAX_TEXT_BYTES / 2);
+    let posted = server.publish(&longest).await;
+    assert_eq!(posted["text"], longest.as_str());
+
+    let status = server
+        .expect(server.get("/api/v1/status"), StatusCode::OK)
+        .await;
+    assert_eq!(status["author"], did.as_str());
+    assert_eq!(status["peer_id"], server.node.peer_id());
+    assert_eq!(status["entries"], 3);
+    assert_eq!(status["following"], 0);
+    assert_eq!(status["pending"], 0);
+    assert!(status["revision"].as_u64().unwrap() >= 3);
+    assert!(status["uptime_s"].is_u64());
+    let peers = server
+        .expect(server.get("/api/v1/peers"), StatusCode::OK)
+        .await;
+    assert_eq!(peers, json!({"peers": []}));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_a_code() {
+    let server = Server::start().await;
+    let posts = || server.post("/api/v1/posts");
+    let bad = StatusCode::BAD_REQUEST;
+
+    server
+        .expect_error(posts().json(&json!({"text": ""})), bad, "empty_text")
+        .await;
+    let message = server
+        .expect_error(
+            posts().json(&json!({"text": "x".repeat(MAX_TEXT_BYTES + 1)})),
+            bad,
+            "text_too_long",
+        )
+        .await;
+    assert!(message.contains(&MAX_TEXT_BYTES.to_string()), "{message}");
+    server
+        .expect_error(
+            posts().json(&json!({"text": "x".repeat(70_000)})),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        )
+        .await;
+    let message = server
+        .expect_error(
+            posts().json(&json!({"text": "hi", "txet": "typo"})),
+            bad,
+            "invalid_body",
+        )
+        .await;
+    assert!(message.contains("txet"), "{message}");
+    server
+        .expect_error(posts().json(&json!({"txt": "hi"})), bad, "invalid_body")
+        .await;
+    server
+        .expect_error(posts().json(&json!({"text": 5})), bad, "invalid_body")
+        .await;
+    server
+        .expect_error(
+            posts()
+                .header("content-type", "application/json")
+                .body("{\"text\": "),
+            bad,
+            "invalid_json",
+        )
+        .await;
+    server
+        .expect_error(
+            posts().body("{\"text\": \"hi\"}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .await;
+    // Nothing of that was stored.
+    let home = server
+        .expect(server.get("/api/v1/timelines/home"), StatusCode::OK)
+        .await;
+    assert!(entries(&home).is_empty());
+
+    for did in ["alice", "did:web:example.com", "did:key:z6Mk"] {
+        let message = server
+            .expect_error(
+                server.post("/api/v1/follows").json(&json!({"author": did})),
+                bad,
+                "invalid_did",
+            )
+            .await;
+        assert!(message.contains("did:key:z6Mk"), "{message}");
+        server
+            .expect_error(
+                server.get(&format!("/api/v1/feeds/{did}")),
+                bad,
+                "invalid_did",
+            )
+            .await;
+    }
+    server
+        .expect_error(server.get("/api/v1/entries/bogus"), bad, "invalid_id")
+        .await;
+    let unknown = kith_proto::ContentId::of(b"never stored").to_string();
+    server
+        .expect_error(
+            server.get(&format!("/api/v1/entries/{unknown}")),
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+        )
+        .await;
+    for limit in ["0", "201", "-1", "ten"] {
+        server
+            .expect_error(
+                server.get(&format!("/api/v1/timelines/home?limit={limit}")),
+                bad,
+                "invalid_limit",
+            )
+            .await;
+    }
+    server
+        .expect_error(
+            server.get("/api/v1/timelines/home?cursor=zz"),
+            bad,
+            "invalid_cursor",
+        )
+        .await;
+    server
+        .expect_error(
+            server.get("/api/v1/timelines/home?limt=5"),
+            bad,
+            "invalid_query",
+        )
+        .await;
+    let did = server.did();
+    for before in ["0", "x"] {
+        server
+            .expect_error(
+                server.get(&format!("/api/v1/feeds/{did}?before={before}")),
+                bad,
+                "invalid_before",
+            )
+            .await;
+    }
+    server
+        .expect_error(
+            server.get("/api/v1/nothing"),
+            StatusCode::NOT_FOUND,
+            "no_route",
+        )
+        .await;
+    server
+        .expect_error(
+            server
+                .http
+                .delete(server.url("/api/v1/posts"))
+                .bearer_auth(TOKEN),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        )
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_their_cursors_newest_first() {
+    let server = Server::start().await;
+    let did = server.did();
+    for n in 1..=5 {
+        server.publish(&format!("post {n}")).await;
+    }
+    // Home timeline: pages of 2 until `next` is null.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/timelines/home?limit=2&cursor={cursor}"),
+            None => "/api/v1/timelines/home?limit=2".to_owned(),
+        };
+        let page = server.expect(server.get(&path), StatusCode::OK).await;
+        let got = entries(&page);
+        assert!(got.len() <= 2, "{page}");
+        seen.extend(texts(&got));
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["post 5", "post 4", "post 3", "post 2", "post 1"]);
+
+    // A feed: `next` is the `before` of the next page.
+    let page = server
+        .expect(
+            server.get(&format!("/api/v1/feeds/{did}?limit=2")),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(texts(&entries(&page)), ["post 5", "post 4"]);
+    let before = page["next"].as_u64().unwrap();
+    assert_eq!(before, 4);
+    let page = server
+        .expect(
+            server.get(&format!("/api/v1/feeds/{did}?limit=3&before={before}")),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(texts(&entries(&page)), ["post 3", "post 2", "post 1"]);
+
+    // Every kind: follow entries show up too, and paging is by seq.
+    let other = Keypair::generate().author().to_did();
+    let follow = server
+        .expect(
+            server
+                .post("/api/v1/follows")
+                .json(&json!({"author": other})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(follow["kind"], "follow");
+    assert_eq!(follow["seq"], 6);
+    let page = server
+        .expect(
+            server.get(&format!("/api/v1/feeds/{did}?all=true&limit=2")),
+            StatusCode::OK,
+        )
+        .await;
+    let kinds: Vec<_> = entries(&page)
+        .iter()
+        .map(|entry| entry["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kinds, [6, 5]);
+    assert_eq!(page["next"], 5);
+    let page = server
+        .expect(
+            server.get(&format!("/api/v1/feeds/{did}?all=true&limit=10&before=5")),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(entries(&page).len(), 4);
+    assert_eq!(page["next"], Value::Null);
+    // Without `all`, the follow entry is not a timeline item.
+    let page = server
+        .expect(
+            server.get(&format!("/api/v1/feeds/{did}?limit=1")),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(texts(&entries(&page)), ["post 5"]);
+    // An author this peer knows nothing of has an empty feed.
+    let page = server
+        .expect(
+            server.get(&format!("/api/v1/feeds/{other}?all=true")),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(page, json!({"entries": [], "next": null}));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_list_and_unfollow() {
+    let server = Server::start().await;
+    let other = Keypair::generate().author().to_did();
+    let follows = server
+        .expect(server.get("/api/v1/follows"), StatusCode::OK)
+        .await;
+    assert_eq!(follows, json!({"following": []}));
+    let follow = server
+        .expect(
+            server
+                .post("/api/v1/follows")
+                .json(&json!({"author": other})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(follow["kind"], "follow");
+    assert_eq!(follow["author"], server.did());
+    let follows = server
+        .expect(server.get("/api/v1/follows"), StatusCode::OK)
+        .await;
+    assert_eq!(follows, json!({"following": [other]}));
+    // Following again changes nothing and answers with the same entry.
+    let again = server
+        .expect(
+            server
+                .post("/api/v1/follows")
+                .json(&json!({"author": other})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(again, follow);
+    server
+        .expect_error(
+            server
+                .post("/api/v1/follows")
+                .json(&json!({"author": server.did()})),
+            StatusCode::BAD_REQUEST,
+            "cannot_follow_self",
+        )
+        .await;
+
+    let unfollow = server
+        .expect(
+            server
+                .http
+                .delete(server.url(&format!("/api/v1/follows/{other}")))
+                .bearer_auth(TOKEN),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(unfollow["kind"], "unfollow");
+    assert_eq!(unfollow["seq"], 2);
+    let follows = server
+        .expect(server.get("/api/v1/follows"), StatusCode::OK)
+        .await;
+    assert_eq!(follows, json!({"following": []}));
+    server
+        .expect_error(
+            server
+                .http
+                .delete(server.url(&format!("/api/v1/follows/{other}")))
+                .bearer_auth(TOKEN),
+            StatusCode::CONFLICT,
+            "not_following",
+        )
+        .await;
+    server.stop().await;
+}
+
+/// One parsed Server-Sent Event.
+#[derive(Debug, Clone, Default)]
+struct SseEvent {
+    event: String,
+    id: Option<String>,
+    data: String,
+}
+
+/// Reads events off an SSE response body.
+struct SseReader {
+    body: futures::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
+    buffer: String,
+}
+
+impl SseReader {
+    async fn open(request: reqwest::RequestBuilder) -> Self {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        Self {
+            body: response
+                .bytes_stream()
+                .map(|chunk| chunk.map(|bytes| bytes.to_vec()))
+                .boxed(),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (comments skipped), within the deadline.
+    async fn next(&mut self) -> SseEvent {
+        tokio::time::timeout(DEADLINE, async {
+            loop {
+                if let Some(end) = self.buffer.find("\n\n") {
+                    let block: String = self.buffer.drain(..end + 2).collect();
+                    let mut event = SseEvent::default();
+                    let mut data = Vec::new();
+                    for line in block.lines() {
+                        if let Some(value) = line.strip_prefix("event:") {
+                            event.event = value.trim().to_owned();
+                        } else if let Some(value) = line.strip_prefix("id:") {
+                            event.id = Some(value.trim().to_owned());
+                        } else if let Some(value) = line.strip_prefix("data:") {
+                            data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
+                        }
+                    }
+                    if event.event.is_empty() && data.is_empty() {
+                        continue; // a keep-alive comment
+                    }
+                    event.data = data.join("\n");
+                    return event;
+                }
+                let chunk = self.body.next().await.expect("the stream ended").unwrap();
+                self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        })
+        .await
+        .expect("no event within the deadline")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_entries_stream_as_events_and_resume_after_the_last_id() {
+    let server = Server::start().await;
+    let mut stream = SseReader::open(server.get("/api/v1/events")).await;
+    let posted = server.publish("live").await;
+    let event = stream.next().await;
+    assert_eq!(event.event, "entry", "{event:?}");
+    let data: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(data["id"], posted["id"]);
+    assert_eq!(data["text"], "live");
+    assert_eq!(data["local"], true);
+    let first_id: u64 = event.id.unwrap().parse().unwrap();
+    drop(stream);
+
+    // Posted while no client listens; a client resuming after `first_id` gets exactly those.
+    let second = server.publish("while away 1").await;
+    let third = server.publish("while away 2").await;
+    let mut resumed = SseReader::open(
+        server
+            .get("/api/v1/events")
+            .header("Last-Event-ID", first_id.to_string()),
+    )
+    .await;
+    let event = resumed.next().await;
+    assert_eq!(event.event, "entry");
+    assert_eq!(event.id, Some((first_id + 1).to_string()));
+    let data: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(data["id"], second["id"]);
+    let event = resumed.next().await;
+    assert_eq!(event.id, Some((first_id + 2).to_string()));
+    let data: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(data["id"], third["id"]);
+    // …then live ones.
+    let fourth = server.publish("back").await;
+    let event = resumed.next().await;
+    let data: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(data["id"], fourth["id"]);
+
+    // EventSource style: token and last id in the query.
+    let mut by_query = SseReader::open(server.http.get(server.url(&format!(
+        "/api/v1/events?access_token={TOKEN}&last_event_id={}",
+        first_id + 2
+    ))))
+    .await;
+    let event = by_query.next().await;
+    let data: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(data["id"], fourth["id"]);
+
+    // An id this server never issued: `reset` first.
+    let mut stale = SseReader::open(
+        server
+            .get("/api/v1/events")
+            .header("Last-Event-ID", "999999"),
+    )
+    .await;
+    let event = stale.next().await;
+    assert_eq!(event.event, "reset");
+    assert!(serde_json::from_str::<Value>(&event.data).unwrap()["reason"].is_string());
+    server
+        .expect_error(
+            server
+                .get("/api/v1/events")
+                .header("Last-Event-ID", "yesterday"),
+            StatusCode::BAD_REQUEST,
+            "invalid_last_event_id",
+        )
+        .await;
+
+    // Open streams do not keep the server from stopping.
+    drop((resumed, by_query));
+    let _open = stale;
+    server.stop().await;
+}
