@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Daemon, Sandbox, wait_for};
+use support::{Daemon, Sandbox, failed, wait_for};
 
 /// How long a post may take to reach a follower.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
@@ -107,4 +107,27 @@ fn post_without_a_daemon_says_there_is_none() {
         )),
         "{error}"
     );
+}
+
+#[test]
+fn a_second_daemon_on_the_same_fixed_port_is_refused() {
+    // A free port, released again for the first daemon to take.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("/ip4/127.0.0.1/tcp/{port}");
+    let first = Sandbox::new();
+    first.init();
+    let _daemon = first.daemon(&["--listen", &listen]);
+    let second = Sandbox::new();
+    second.init();
+    let stderr = failed(
+        second
+            .command(&["daemon", "--listen", &listen])
+            .output()
+            .unwrap(),
+    );
+    assert!(stderr.contains(&format!("port {port}")), "{stderr}");
 }

@@ -127,6 +127,7 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
     // Handle signals from the start: a SIGTERM during startup then stops the daemon cleanly
     // once it is up, instead of killing it between writing `api` and removing it.
     let mut signals = Signals::new()?;
+    check_ports_free(&node_config.listen)?;
     let store = repo::open_store(&repo.store_path(), &config)?;
     // The node registers the identity as hosted here if an interrupted `kith init` did not.
     let node = Node::start(node_config, store, keypair, node_key)
@@ -274,4 +275,31 @@ fn init_logging(format: LogFormat) -> Result<()> {
         LogFormat::Json => builder.json().try_init(),
     };
     installed.map_err(|error| anyhow!("cannot set up logging: {error}"))
+}
+
+/// libp2p listens with `SO_REUSEPORT`, so a second daemon on the same fixed port would bind
+/// it too and the kernel would share incoming connections between the two. Refuse instead:
+/// probe every fixed `/ip4|ip6/…/tcp/PORT` with a plain bind first.
+fn check_ports_free(listen: &[String]) -> Result<()> {
+    for addr in listen {
+        let parts: Vec<&str> = addr.split('/').collect();
+        let (ip, port) = match parts.as_slice() {
+            ["", "ip4" | "ip6", ip, "tcp", port, ..] => (*ip, *port),
+            _ => continue,
+        };
+        let (Ok(ip), Ok(port)) = (ip.parse::<std::net::IpAddr>(), port.parse::<u16>()) else {
+            continue;
+        };
+        if port == 0 {
+            continue;
+        }
+        if let Err(error) = std::net::TcpListener::bind((ip, port)) {
+            anyhow::bail!(
+                "cannot listen for peers on {addr}: {error}; is another kith daemon using port \
+                 {port}? Stop it, or choose another port with --listen /ip4/0.0.0.0/tcp/PORT \
+                 (or [network] listen in config.toml)"
+            );
+        }
+    }
+    Ok(())
 }
