@@ -21,9 +21,12 @@ async fn peer(seed: u8) -> NetHandle {
         kad_mode: Some(Mode::Client),
         ..NetConfig::default()
     };
-    let (handle, mut events) = kith_net::start(identity::Keypair::ed25519_from_bytes([seed; 32]).unwrap(), config)
-        .await
-        .unwrap();
+    let (handle, mut events) = kith_net::start(
+        identity::Keypair::ed25519_from_bytes([seed; 32]).unwrap(),
+        config,
+    )
+    .await
+    .unwrap();
     // Nobody validates here: drain events so the network task never waits on us.
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     handle
@@ -45,14 +48,28 @@ async fn a_peer_can_follow_ten_thousand_authors() {
     // The other peer connects after all subscriptions exist, so it receives them in the
     // one announcement sent on connect: the case the default limits break.
     let other = peer(2).await;
-    other.dial(follower.listen_addrs().await.unwrap().remove(0)).await.unwrap();
+    other
+        .dial(follower.listen_addrs().await.unwrap().remove(0))
+        .await
+        .unwrap();
     let follower_id = follower.peer_id();
     let started = Instant::now();
     for index in [0, 1, 99, 100, 101, 5_000, 8_191, FOLLOWED - 1] {
-        while !other.topic_peers(authors[index]).await.unwrap().contains(&follower_id) {
-            assert!(started.elapsed() < DEADLINE, "subscription {index} never arrived");
+        while !other
+            .topic_peers(authors[index])
+            .await
+            .unwrap()
+            .contains(&follower_id)
+        {
+            assert!(
+                started.elapsed() < DEADLINE,
+                "subscription {index} never arrived"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    println!("10,000 subscriptions seen by the other peer after {:?}", started.elapsed());
+    println!(
+        "10,000 subscriptions seen by the other peer after {:?}",
+        started.elapsed()
+    );
 }
