@@ -32,6 +32,8 @@ use crate::{
 /// Most inbound fetch requests waiting for the application's answer at once; more are
 /// refused (the requester retries elsewhere).
 const MAX_INBOUND_FETCHES: usize = 256;
+/// Expiry of a head cached locally after a lookup (the DHT's own record TTL).
+const CACHED_HEAD_TTL: Duration = Duration::from_secs(48 * 3600);
 /// How long `start` waits for the listeners to report their addresses.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -415,6 +417,9 @@ impl EventLoop {
                     }
                 }
             }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                debug!("cannot connect to {peer_id:?}: {error}");
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
@@ -607,9 +612,11 @@ impl EventLoop {
         if let Some(peer) = peer {
             query.answers.push((peer, head.seq()));
         }
+        // Highest seq wins; on equal seq the first answer stays (the local copy comes
+        // first), as for inbound PUTs: a fork never replaces the head we hold.
         let better = match &query.best {
             None => true,
-            Some(best) => (head.seq(), head.ts()) > (best.seq(), best.ts()),
+            Some(best) => head.seq() > best.seq(),
         };
         if better {
             query.best = Some(head);
@@ -628,10 +635,20 @@ impl EventLoop {
                 .filter(|(_, seq)| *seq < best.seq())
                 .map(|(peer, _)| *peer)
                 .collect();
-            let record = Record::new(RecordKey::new(&head_key(&best.author())), best.encode());
+            let mut record = Record::new(RecordKey::new(&head_key(&best.author())), best.encode());
+            // A cached copy expires like any record stored for others.
+            record.expires = Some(std::time::Instant::now() + CACHED_HEAD_TTL);
             let kad = &mut self.swarm.behaviour_mut().kad;
-            // Keep the newest locally too, so we answer others with it.
-            if let Err(e) = kad.store_mut().put(record.clone()) {
+            // Keep the newest locally too, so we answer others with it (never replacing a
+            // head we hold by another of the same seq).
+            let supersedes = match kad.store_mut().get(&record.key) {
+                Some(existing) => FeedHead::decode(&existing.value, u64::MAX)
+                    .map_or(true, |existing| {
+                        best.seq() > existing.seq() || best.id() == existing.id()
+                    }),
+                None => true,
+            };
+            if supersedes && let Err(e) = kad.store_mut().put(record.clone()) {
                 debug!("cannot cache head: {e}");
             }
             if !stale.is_empty() {

@@ -253,7 +253,8 @@ impl NetHandle {
     }
 
     /// Reports the application's verdict on a gossip message: `Accept` forwards it,
-    /// `Reject` drops it and penalises the sender, `Ignore` drops it quietly.
+    /// `Reject` drops it (and would penalise the sender once peer scoring is on), `Ignore`
+    /// drops it quietly.
     pub async fn report_gossip(
         &self,
         message_id: MessageId,

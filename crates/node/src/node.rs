@@ -24,6 +24,10 @@ use crate::sync;
 pub const EVENT_BROADCAST_CAPACITY: usize = 4096;
 /// Most received entries being stored at once; the network task waits beyond that.
 pub const MAX_APPENDS_IN_FLIGHT: usize = 1024;
+/// Most feeds caught up at once (each costs DHT queries and fetches).
+pub const MAX_CATCH_UPS: usize = 8;
+/// Longest a post waits for the start-up catch-up of the node's own feed.
+const SELF_SYNC_WAIT: Duration = Duration::from_secs(10);
 
 /// How a node is run; sets network defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -117,6 +121,13 @@ pub(crate) struct Inner {
     pub(crate) fetch_rejected: AtomicU64,
     gossip_rejected: AtomicU64,
     appends: Arc<Semaphore>,
+    /// Catch-ups running at once (each is a few DHT queries and fetches).
+    pub(crate) catch_ups: Arc<Semaphore>,
+    /// Feeds we announced as provider in this run (kad republishes them itself).
+    pub(crate) provided: std::sync::Mutex<HashSet<AuthorId>>,
+    /// Set once the start-up catch-up of our own feed is over: posting waits for it, so a
+    /// node started on an old copy of its store never reuses a seq it already published.
+    self_synced: watch::Sender<bool>,
     pub(crate) stop: watch::Sender<bool>,
 }
 
@@ -198,15 +209,27 @@ impl Node {
                 fetch_rejected: AtomicU64::new(0),
                 gossip_rejected: AtomicU64::new(0),
                 appends: Arc::new(Semaphore::new(MAX_APPENDS_IN_FLIGHT)),
+                catch_ups: Arc::new(Semaphore::new(MAX_CATCH_UPS)),
+                provided: std::sync::Mutex::new(HashSet::new()),
+                self_synced: watch::channel(false).0,
                 stop,
             }),
         };
         info!("node {} for {}", node.peer_id(), author_id);
 
         tokio::spawn(node.clone().run_events(net_events));
-        // Announce our own feed and head, and catch up with everyone we follow.
-        if let Some(head) = node.inner.store.head(&author_id)? {
-            node.announce_head(head.seq, head.id);
+        // First make sure we hold our own whole feed (a store restored from an old backup
+        // must not reuse seqs the network has seen), then announce it; catch up with
+        // everyone we follow meanwhile.
+        {
+            let node = node.clone();
+            tokio::spawn(async move {
+                sync::catch_up_own_feed(&node).await;
+                node.inner.self_synced.send_replace(true);
+                if let Ok(Some(head)) = node.inner.store.head(&node.inner.author) {
+                    node.announce_head(head.seq, head.id);
+                }
+            });
         }
         for subject in node.inner.store.following(&author_id)? {
             if let Err(e) = node.inner.net.subscribe(subject).await {
@@ -320,6 +343,13 @@ impl Node {
         if subject == self.inner.author {
             return Err(NodeError::Invalid("you cannot follow yourself".into()));
         }
+        let following = self.inner.store.following(&self.inner.author)?;
+        if !following.contains(&subject) && following.len() >= kith_net::protocol::MAX_TOPICS {
+            return Err(NodeError::Invalid(format!(
+                "you follow {} authors, the most one peer can receive live; unfollow someone first",
+                following.len()
+            )));
+        }
         let entry = match self.existing_follow(subject).await? {
             Some(entry) => entry,
             None => self.publish(Body::Follow { subject }).await?,
@@ -374,6 +404,13 @@ impl Node {
             .kind()
             .ok_or_else(|| NodeError::Invalid("cannot publish an unknown kind".into()))?;
         let bytes = body.encode();
+        let mut synced = inner.self_synced.subscribe();
+        if tokio::time::timeout(SELF_SYNC_WAIT, synced.wait_for(|done| *done))
+            .await
+            .is_err()
+        {
+            warn!("posting before our own feed could be checked against the network");
+        }
         let entry = {
             // One signer at a time: seq = head + 1 must not be handed out twice.
             let _guard = inner.publish_lock.lock().await;
@@ -515,7 +552,7 @@ impl Node {
     /// Stops the node's tasks and the network, and waits (up to 10 s) until no task holds
     /// the node any more, so the caller can close the store. The store stays open.
     pub async fn shutdown(self) -> Result<(), NodeError> {
-        let _ = self.inner.stop.send(true);
+        self.inner.stop.send_replace(true);
         let _ = self.inner.net.shutdown().await;
         let deadline = Instant::now() + Duration::from_secs(10);
         while Arc::strong_count(&self.inner) > 1 && Instant::now() < deadline {

@@ -5,6 +5,7 @@
 //! fetching ranges of up to 512 entries from a peer that has them: the peer that sent the
 //! entry after the gap, else the feed's providers found on the DHT.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kith_net::libp2p::PeerId;
@@ -18,6 +19,8 @@ use crate::node::{Node, NodeEvent, now_ms};
 
 /// Most providers tried, one after another, for one catch-up.
 const MAX_PROVIDERS_TRIED: usize = 4;
+/// How long the start-up lookup of our own head may take before posting goes ahead.
+const OWN_HEAD_LOOKUP: Duration = Duration::from_secs(3);
 /// Most range requests in one catch-up from one peer (512 entries each).
 const MAX_ROUNDS_PER_PEER: usize = 4096;
 
@@ -132,7 +135,9 @@ pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<Pe
     }
     let node = node.clone();
     tokio::spawn(async move {
+        let permit = Arc::clone(&node.inner.catch_ups).acquire_owned().await;
         let result = catch_up(&node, author, preferred).await;
+        drop(permit);
         if let Ok(mut syncing) = node.inner.syncing.lock() {
             syncing.remove(&author);
         }
@@ -198,13 +203,54 @@ async fn catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) -> R
             break;
         }
     }
-    // We hold this feed now: let others fetch it from us too.
-    if local_seq(&inner.store, &author).map_err(|e| e.to_string())? > 0
-        && let Err(e) = net.provide(author).await
-    {
-        debug!("cannot provide {author}: {e}");
+    // We hold this feed now: let others fetch it from us too (once per run; the DHT
+    // republishes provider records by itself).
+    if local_seq(&inner.store, &author).map_err(|e| e.to_string())? > 0 {
+        let first_time = inner
+            .provided
+            .lock()
+            .is_ok_and(|mut provided| provided.insert(author));
+        if first_time && let Err(e) = net.provide(author).await {
+            if let Ok(mut provided) = inner.provided.lock() {
+                provided.remove(&author);
+            }
+            debug!("cannot provide {author}: {e}");
+        }
     }
     Ok(added)
+}
+
+/// At start: fetch entries of our own feed that the network has and this store lacks (a
+/// store restored from an old copy), before the node posts anything.
+pub(crate) async fn catch_up_own_feed(node: &Node) {
+    let author = node.inner.author;
+    // Nobody to ask: nothing to learn.
+    if node
+        .inner
+        .net
+        .peers()
+        .await
+        .map_or(true, |peers| peers.is_empty())
+    {
+        return;
+    }
+    let lookup = tokio::time::timeout(OWN_HEAD_LOOKUP, node.inner.net.get_head(author));
+    let Ok(Ok(Some(head))) = lookup.await else {
+        return;
+    };
+    let Ok(local) = local_seq(&node.inner.store, &author) else {
+        return;
+    };
+    if head.seq() <= local {
+        return;
+    }
+    warn!(
+        "the network knows our feed up to seq {}, this store up to {local}: fetching the rest",
+        head.seq()
+    );
+    if let Err(e) = catch_up(node, author, None).await {
+        warn!("could not fetch our own feed: {e}");
+    }
 }
 
 fn local_seq(store: &Store, author: &AuthorId) -> Result<u64, StoreError> {
