@@ -143,6 +143,10 @@ pub struct Status {
     pub fetch_requests: u64,
     /// Gossip messages refused as invalid since the node started.
     pub gossip_rejected: u64,
+    /// Entries in fetch responses refused as invalid since start.
+    pub fetch_rejected: u64,
+    /// Feeds being caught up right now.
+    pub syncing: u64,
     /// The version of the daemon.
     pub version: String,
 }

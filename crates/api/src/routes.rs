@@ -440,6 +440,8 @@ async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError>
         uptime_s: status.uptime_s,
         fetch_requests: status.fetch_requests,
         gossip_rejected: status.gossip_rejected,
+        fetch_rejected: status.fetch_rejected,
+        syncing: status.syncing as u64,
         version: VERSION.to_owned(),
     }))
 }

@@ -549,12 +549,13 @@ impl Node {
         });
     }
 
-    /// Stops the node's tasks and the network, and waits (up to 10 s) until no task holds
+    /// Stops the node's tasks and the network, and waits (up to 5 s) until no task holds
     /// the node any more, so the caller can close the store. The store stays open.
     pub async fn shutdown(self) -> Result<(), NodeError> {
         self.inner.stop.send_replace(true);
         let _ = self.inner.net.shutdown().await;
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // Within the daemon's own shutdown deadline (8 s).
+        let deadline = Instant::now() + Duration::from_secs(5);
         while Arc::strong_count(&self.inner) > 1 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
