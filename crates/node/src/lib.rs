@@ -17,6 +17,6 @@ mod sync;
 
 pub use error::NodeError;
 pub use node::{
-    EVENT_BROADCAST_CAPACITY, MAX_APPENDS_IN_FLIGHT, MAX_CATCH_UPS, Node, NodeConfig, NodeEvent,
-    NodeStatus, PeerInfo, Profile,
+    EVENT_BROADCAST_CAPACITY, HEAD_ANNOUNCE_DELAY, MAX_APPENDS_IN_FLIGHT, MAX_CATCH_UPS, Node,
+    NodeConfig, NodeEvent, NodeStatus, PeerInfo, Profile,
 };

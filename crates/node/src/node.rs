@@ -26,6 +26,9 @@ pub const EVENT_BROADCAST_CAPACITY: usize = 4096;
 pub const MAX_APPENDS_IN_FLIGHT: usize = 1024;
 /// Most feeds caught up at once (each costs DHT queries and fetches).
 pub const MAX_CATCH_UPS: usize = 8;
+/// How long a new head waits before it goes on the DHT, so that a burst of posts costs one
+/// DHT write.
+pub const HEAD_ANNOUNCE_DELAY: Duration = Duration::from_millis(500);
 /// Longest a post waits for the start-up catch-up of the node's own feed.
 const SELF_SYNC_WAIT: Duration = Duration::from_secs(10);
 
@@ -52,7 +55,7 @@ pub struct NodeConfig {
     /// How the node is run.
     pub profile: Profile,
     /// How often every followed feed is checked for entries gossip did not bring; `None`
-    /// takes the profile's default (5 minutes; 5 seconds in the test profile).
+    /// takes the profile's default (5 minutes; 15 seconds in the test profile).
     pub sync_interval: Option<Duration>,
 }
 
@@ -115,6 +118,9 @@ pub(crate) struct Inner {
     publish_lock: Mutex<()>,
     started: Instant,
     provided_self: AtomicBool,
+    /// The newest head not yet put on the DHT, and whether an announcer task runs.
+    head_to_announce: std::sync::Mutex<Option<(u64, kith_proto::ContentId)>>,
+    announcing: AtomicBool,
     /// Feeds being caught up now (a std mutex: held only to insert or remove).
     pub(crate) syncing: std::sync::Mutex<HashSet<AuthorId>>,
     pub(crate) fetch_requests: AtomicU64,
@@ -204,6 +210,8 @@ impl Node {
                 publish_lock: Mutex::new(()),
                 started: Instant::now(),
                 provided_self: AtomicBool::new(false),
+                head_to_announce: std::sync::Mutex::new(None),
+                announcing: AtomicBool::new(false),
                 syncing: std::sync::Mutex::new(HashSet::new()),
                 fetch_requests: AtomicU64::new(0),
                 fetch_rejected: AtomicU64::new(0),
@@ -238,7 +246,7 @@ impl Node {
             sync::spawn_catch_up(&node, subject, None);
         }
         let interval = config.sync_interval.unwrap_or(match config.profile {
-            Profile::Test => Duration::from_secs(5),
+            Profile::Test => Duration::from_secs(15),
             _ => Duration::from_secs(300),
         });
         sync::spawn_periodic(&node, interval);
@@ -451,20 +459,54 @@ impl Node {
     }
 
     /// Puts our signed head on the DHT and (once) announces us as provider of our feed, in
-    /// the background: a post never waits for DHT round trips.
+    /// the background: a post never waits for DHT round trips. Announcements are coalesced:
+    /// a burst of posts costs one DHT write of the newest head per [`HEAD_ANNOUNCE_DELAY`]
+    /// (followers get the entries by gossip; the DHT head is for those who were away).
     fn announce_head(&self, seq: u64, id: kith_proto::ContentId) {
+        let inner = &self.inner;
+        if let Ok(mut latest) = inner.head_to_announce.lock() {
+            if latest.is_some_and(|(held, _)| held >= seq) {
+                return;
+            }
+            *latest = Some((seq, id));
+        }
+        if inner.announcing.swap(true, Ordering::SeqCst) {
+            return; // the running announcer picks the newest head up
+        }
         let node = self.clone();
         tokio::spawn(async move {
             let inner = &node.inner;
-            let head = FeedHead::sign(&inner.keypair, seq, id, now_ms());
-            if let Err(e) = inner.net.put_head(head).await {
-                debug!("head {seq} not stored on the DHT yet: {e}");
-            }
-            if !inner.provided_self.swap(true, Ordering::SeqCst)
-                && let Err(e) = inner.net.provide(inner.author).await
-            {
-                inner.provided_self.store(false, Ordering::SeqCst);
-                debug!("cannot announce our feed yet: {e}");
+            loop {
+                let next = inner
+                    .head_to_announce
+                    .lock()
+                    .ok()
+                    .and_then(|mut latest| latest.take());
+                let Some((seq, id)) = next else {
+                    inner.announcing.store(false, Ordering::SeqCst);
+                    // A head queued between the take and the store would wait for the next
+                    // post; pick it up now instead.
+                    let queued = inner
+                        .head_to_announce
+                        .lock()
+                        .is_ok_and(|latest| latest.is_some());
+                    if queued && !inner.announcing.swap(true, Ordering::SeqCst) {
+                        continue;
+                    }
+                    break;
+                };
+                let head = FeedHead::sign(&inner.keypair, seq, id, now_ms());
+                if let Err(e) = inner.net.put_head(head).await {
+                    debug!("head {seq} not stored on the DHT yet: {e}");
+                }
+                if !inner.provided_self.swap(true, Ordering::SeqCst)
+                    && let Err(e) = inner.net.provide(inner.author).await
+                {
+                    inner.provided_self.store(false, Ordering::SeqCst);
+                    debug!("cannot announce our feed yet: {e}");
+                }
+                // The first head goes out at once; later ones at most every delay.
+                tokio::time::sleep(HEAD_ANNOUNCE_DELAY).await;
             }
         });
     }

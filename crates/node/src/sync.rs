@@ -85,6 +85,7 @@ pub(crate) async fn finish_received(
         match result {
             Ok(AppendOutcome::Appended { drained }) => {
                 let (author, seq) = (entry.author(), entry.seq());
+                provide_once(node, author);
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),
                     local: false,
@@ -194,7 +195,7 @@ async fn catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) -> R
     }
     let mut added = 0;
     for peer in peers.into_iter().take(MAX_PROVIDERS_TRIED) {
-        match fetch_from(node, author, peer, target).await {
+        match fetch_from(node, author, peer).await {
             Ok(n) => added += n,
             Err(e) => debug!("fetch of {author} from {peer} failed: {e}"),
         }
@@ -218,6 +219,29 @@ async fn catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) -> R
         }
     }
     Ok(added)
+}
+
+/// Announces us as a holder of `author`'s feed the first time we store some of it in this
+/// run (kad republishes provider records by itself afterwards).
+fn provide_once(node: &Node, author: AuthorId) {
+    let inner = &node.inner;
+    if author == inner.author
+        || !inner
+            .provided
+            .lock()
+            .is_ok_and(|mut provided| provided.insert(author))
+    {
+        return;
+    }
+    let node = node.clone();
+    tokio::spawn(async move {
+        if let Err(e) = node.inner.net.provide(author).await {
+            if let Ok(mut provided) = node.inner.provided.lock() {
+                provided.remove(&author);
+            }
+            debug!("cannot provide {author}: {e}");
+        }
+    });
 }
 
 /// At start: fetch entries of our own feed that the network has and this store lacks (a
@@ -258,20 +282,14 @@ fn local_seq(store: &Store, author: &AuthorId) -> Result<u64, StoreError> {
 }
 
 /// Fetches `author`'s entries after our head from `peer`, a range at a time, until the peer
-/// has no more or `target` is reached.
-async fn fetch_from(
-    node: &Node,
-    author: AuthorId,
-    peer: PeerId,
-    target: Option<u64>,
-) -> Result<u64, String> {
+/// has no more.
+async fn fetch_from(node: &Node, author: AuthorId, peer: PeerId) -> Result<u64, String> {
     let inner = &node.inner;
     let mut added = 0;
     for _ in 0..MAX_ROUNDS_PER_PEER {
         let from = local_seq(&inner.store, &author).map_err(|e| e.to_string())? + 1;
-        if target.is_some_and(|t| from > t) {
-            break;
-        }
+        // The DHT head may lag behind (heads are announced a moment after posting): keep
+        // asking this peer until it has nothing more, whatever the head said.
         inner
             .fetch_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
