@@ -129,6 +129,9 @@ pub(crate) struct Inner {
     appends: Arc<Semaphore>,
     /// Catch-ups running at once (each is a few DHT queries and fetches).
     pub(crate) catch_ups: Arc<Semaphore>,
+    /// When each feed last grew from the network: the periodic catch-up skips feeds that
+    /// gossip keeps current.
+    pub(crate) last_heard: std::sync::Mutex<std::collections::HashMap<AuthorId, Instant>>,
     /// Feeds we announced as provider in this run (kad republishes them itself).
     pub(crate) provided: std::sync::Mutex<HashSet<AuthorId>>,
     /// Set once the start-up catch-up of our own feed is over: posting waits for it, so a
@@ -219,6 +222,7 @@ impl Node {
                 appends: Arc::new(Semaphore::new(MAX_APPENDS_IN_FLIGHT)),
                 catch_ups: Arc::new(Semaphore::new(MAX_CATCH_UPS)),
                 provided: std::sync::Mutex::new(HashSet::new()),
+                last_heard: std::sync::Mutex::new(std::collections::HashMap::new()),
                 self_synced: watch::channel(false).0,
                 stop,
             }),

@@ -86,6 +86,9 @@ pub(crate) async fn finish_received(
             Ok(AppendOutcome::Appended { drained }) => {
                 let (author, seq) = (entry.author(), entry.seq());
                 provide_once(node, author);
+                if let Ok(mut heard) = inner.last_heard.lock() {
+                    heard.insert(author, std::time::Instant::now());
+                }
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),
                     local: false,
@@ -167,7 +170,15 @@ pub(crate) fn spawn_periodic(node: &Node, interval: Duration) {
                 continue;
             };
             for author in following {
-                spawn_catch_up(&node, author, None);
+                // A feed that grew by gossip during the last interval is current enough;
+                // asking the DHT about every followed feed every time would cost a few
+                // queries per feed and peer.
+                let fresh = node.inner.last_heard.lock().is_ok_and(|heard| {
+                    heard.get(&author).is_some_and(|at| at.elapsed() < interval)
+                });
+                if !fresh {
+                    spawn_catch_up(&node, author, None);
+                }
             }
         }
     });
