@@ -258,13 +258,18 @@ impl Signals {
     }
 }
 
-/// Logs to stderr, filtered by `KITH_LOG` (default `info`).
+/// The log filter when `KITH_LOG` is not set.
+const DEFAULT_LOG_FILTER: &str = "info,libp2p_kad=error,libp2p_swarm=warn";
+
+/// Logs to stderr, filtered by `KITH_LOG` (default [`DEFAULT_LOG_FILTER`]).
 fn init_logging(format: LogFormat) -> Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("KITH_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .map_err(|error| anyhow!("KITH_LOG=`{directives}` is not a log filter: {error}"))?,
-        _ => EnvFilter::new("info"),
+        // libp2p's own info lines and its "no known peers" bootstrap warning (normal for a
+        // first peer) are noise for a person running a daemon; kith's own lines are not.
+        _ => EnvFilter::new(DEFAULT_LOG_FILTER),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
