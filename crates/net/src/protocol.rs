@@ -47,7 +47,10 @@ pub fn feed_topic(author: &AuthorId) -> IdentTopic {
     let mut input = b"kith/topic/1".to_vec();
     input.extend_from_slice(author.as_bytes());
     let digest = sha256(&input);
-    IdentTopic::new(format!("{TOPIC_PREFIX}{}", base32(&digest[..15])))
+    IdentTopic::new(format!(
+        "{TOPIC_PREFIX}{}",
+        kith_proto::cid::base32_encode(&digest[..15])
+    ))
 }
 
 /// The DHT provider key of `author`'s feed.
@@ -61,24 +64,6 @@ pub fn provider_key(author: &AuthorId) -> RecordKey {
 pub fn author_of_provider_key(key: &RecordKey) -> Option<AuthorId> {
     let rest = key.as_ref().strip_prefix(PROVIDER_KEY_PREFIX)?;
     AuthorId::from_slice(rest).ok()
-}
-
-fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut out = String::new();
-    let (mut buffer, mut bits) = (0u32, 0);
-    for &byte in bytes {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
 }
 
 /// A request of `/kith/fetch/1.0.0`.

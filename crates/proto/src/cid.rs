@@ -83,7 +83,9 @@ impl ContentId {
 
 const BASE32_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
-fn base32_encode(bytes: &[u8]) -> String {
+/// RFC 4648 base32, lower case, no padding: the alphabet of multibase `b`. Also used for
+/// names derived from hashes (gossip topics).
+pub fn base32_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
     let mut buffer: u32 = 0;
     let mut bits = 0;
