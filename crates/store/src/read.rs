@@ -121,16 +121,7 @@ impl Store {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        let txn = self.read()?;
-        let log = txn.open_table(LOG)?;
-        let start = feed_key(author, from_seq);
-        let end = feed_key(author, u64::MAX);
-        let mut entries = Vec::new();
-        for row in log.range(start.as_slice()..=end.as_slice())?.take(limit) {
-            let (_, value) = row?;
-            entries.push(decode("log_v1", &value.value()[32..])?);
-        }
-        Ok(entries)
+        self.log_range(author, from_seq..=u64::MAX, false, limit)
     }
 
     /// Up to `limit` entries of every kind of `author`'s feed with seq < `before_seq`
@@ -141,16 +132,32 @@ impl Store {
         before_seq: u64,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
+        if before_seq == 0 {
+            return Ok(Vec::new());
+        }
+        self.log_range(author, 0..=before_seq - 1, true, limit)
+    }
+
+    /// Up to `limit` entries of `author`'s feed with seq in `seqs`, oldest or newest first.
+    fn log_range(
+        &self,
+        author: &AuthorId,
+        seqs: std::ops::RangeInclusive<u64>,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
         let txn = self.read()?;
         let log = txn.open_table(LOG)?;
-        let start = feed_key(author, 0);
-        let end = feed_key(author, before_seq);
+        let start = feed_key(author, *seqs.start());
+        let end = feed_key(author, *seqs.end());
+        let rows = log.range(start.as_slice()..=end.as_slice())?;
+        let rows: Box<dyn Iterator<Item = _>> = if newest_first {
+            Box::new(rows.rev())
+        } else {
+            Box::new(rows)
+        };
         let mut entries = Vec::new();
-        for row in log
-            .range(start.as_slice()..end.as_slice())?
-            .rev()
-            .take(limit)
-        {
+        for row in rows.take(limit) {
             let (_, value) = row?;
             entries.push(decode("log_v1", &value.value()[32..])?);
         }

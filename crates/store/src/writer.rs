@@ -84,18 +84,10 @@ pub(crate) fn initialise(db: &Database) -> Result<(), StoreError> {
                 meta.insert("revision", 0)?;
             }
         }
-        txn.open_table(LOG)?;
-        txn.open_table(IDS)?;
-        txn.open_table(HEADS)?;
-        txn.open_table(AUTHOR_TIMELINE)?;
-        txn.open_table(HOME)?;
-        txn.open_table(REPLIES)?;
-        txn.open_table(FOLLOWS)?;
-        txn.open_table(FOLLOWERS)?;
-        txn.open_table(LOCAL)?;
-        txn.open_table(PENDING)?;
-        txn.open_table(FORKS)?;
     }
+    // Opening every table of a write transaction creates the missing ones, so readers
+    // never meet an absent table.
+    drop(Tx::open(&txn, &StoreConfig::default())?);
     commit(txn)
 }
 
