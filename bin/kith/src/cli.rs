@@ -128,11 +128,70 @@ pub(crate) enum Command {
         client: ClientArgs,
     },
 
-    /// List the peers the daemon is connected to.
-    Peers(ClientArgs),
+    /// List the peers the daemon is connected to, or manage its deny list.
+    Peers(PeersArgs),
+
+    /// Look an author's feed head up on the DHT now (how far their feed goes).
+    Head {
+        /// Whose head (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 
     /// Show the daemon's state: peers, entries, follows, uptime.
     Status(ClientArgs),
+}
+
+/// `kith peers [SUBCOMMAND]`: without a subcommand, the connected peers.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PeersArgs {
+    /// What to do; none lists the connected peers.
+    #[command(subcommand)]
+    pub(crate) command: Option<PeersCommand>,
+
+    /// `--api` given before the subcommand (`kith peers --api URL deny …`); one given after
+    /// it wins.
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// The subcommands of `kith peers`.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum PeersCommand {
+    /// Deny peers: close their connections and refuse new ones, both ways, until they are
+    /// allowed again or the daemon restarts.
+    Deny {
+        /// The peers to deny (12D3KooW…).
+        #[arg(value_name = "PEER_ID", required = true)]
+        peers: Vec<String>,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Allow denied peers again (and reconnect to them).
+    Allow {
+        /// The peers to allow (12D3KooW…).
+        #[arg(
+            value_name = "PEER_ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        peers: Vec<String>,
+
+        /// Allow every denied peer.
+        #[arg(long)]
+        all: bool,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// List the denied peers.
+    Denied(ClientArgs),
 }
 
 /// How a client command finds the daemon.

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::Value;
-use support::{Sandbox, failed, succeeded};
+use support::{DAEMON_DEADLINE, Sandbox, failed, succeeded, wait_for};
 
 const MAX_TEXT_BYTES: usize = kith_proto::limits::MAX_TEXT_BYTES;
 
@@ -587,4 +587,110 @@ fn a_wrong_or_unreadable_token_is_reported() {
     assert!(error.contains("chmod 600"), "{error}");
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
     sandbox.ok(&["status"]);
+}
+
+#[test]
+fn peers_deny_allow_and_denied_manage_the_deny_list() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    // Peer ids of two other (never started) peers, as `kith id` prints them offline.
+    let mut others: Vec<String> = (0..2)
+        .map(|_| {
+            let other = Sandbox::new();
+            other.init();
+            other.json(&["id"])["peer_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    others.sort();
+    // A malformed id is explained before anything else, daemon or not.
+    let error = sandbox.fails(&["peers", "deny", "12D3KooWbogus"]);
+    assert!(error.contains("12D3KooWbogus"), "{error}");
+    assert!(error.contains("not a peer id"), "{error}");
+    for args in [
+        &["peers", "deny"][..],
+        &["peers", "allow"],
+        &["peers", "allow", "--all", &others[0]],
+    ] {
+        assert_eq!(sandbox.kith(args).status.code(), Some(2), "{args:?}");
+    }
+
+    let _daemon = sandbox.daemon(&[]);
+    // `kith peers` alone still lists the connected peers.
+    assert_eq!(sandbox.ok(&["peers"]), "no peers\n");
+    assert_eq!(sandbox.list(&["peers"]), Vec::<Value>::new());
+    assert_eq!(sandbox.ok(&["peers", "denied"]), "no denied peers\n");
+    assert_eq!(sandbox.list(&["peers", "denied"]), Vec::<Value>::new());
+
+    let denied = sandbox.list(&["peers", "deny", &others[1], &others[0]]);
+    assert_eq!(denied, [others[0].as_str(), others[1].as_str()]);
+    assert_eq!(
+        sandbox.ok(&["peers", "denied", "-q"]),
+        format!("{}\n{}\n", others[0], others[1])
+    );
+    assert_eq!(
+        sandbox.ok(&["peers", "denied"]),
+        format!("{}\n{}\n", others[0], others[1])
+    );
+    let own = sandbox.json(&["id"])["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let error = sandbox.fails(&["peers", "deny", &own]);
+    assert!(error.contains("own peer id"), "{error}");
+    assert!(error.contains("cannot_deny_self"), "{error}");
+
+    // `--api` before or after the subcommand reaches the same daemon.
+    let url = std::fs::read_to_string(sandbox.data.join("api")).unwrap();
+    let human = sandbox.ok(&["peers", "--api", url.trim(), "allow", &others[0]]);
+    assert_eq!(
+        human,
+        format!("allowed {}\n1 peer denied in all\n", others[0])
+    );
+    assert_eq!(
+        sandbox.list(&["peers", "denied", "--api", url.trim()]),
+        [others[1].as_str()]
+    );
+    assert_eq!(sandbox.ok(&["peers", "deny", "-q", &others[0]]), "");
+    assert_eq!(
+        sandbox.list(&["peers", "allow", "--all"]),
+        Vec::<Value>::new()
+    );
+    assert_eq!(sandbox.ok(&["peers", "denied"]), "no denied peers\n");
+    assert_eq!(sandbox.json(&["status"])["denied_peers"], 0);
+}
+
+#[test]
+fn head_looks_an_author_up_on_the_dht() {
+    let sandbox = Sandbox::new();
+    let did = sandbox.init();
+    let error = sandbox.fails(&["head", "alice"]);
+    assert!(error.contains("did:key:z6Mk"), "{error}");
+    let _daemon = sandbox.daemon(&[]);
+    // Nothing posted yet: no head anywhere.
+    let error = sandbox.fails(&["head", &did]);
+    assert!(error.contains("no head"), "{error}");
+    assert!(error.contains("not_found"), "{error}");
+
+    let post = sandbox.json(&["post", "hello"]);
+    // The daemon puts its head on the DHT (its own store first) in the background.
+    wait_for("the head of the first post", DAEMON_DEADLINE, || {
+        sandbox.kith(&["head", &did]).status.success()
+    });
+    let head = sandbox.json(&["head", &did]);
+    assert_eq!(head["author"], did.as_str());
+    assert_eq!(head["seq"], 1);
+    assert_eq!(head["id"], post["id"]);
+    assert!(head["lookup_ms"].as_f64().unwrap() >= 0.0, "{head}");
+    assert_eq!(
+        sandbox.ok(&["head", "-q", &did]),
+        format!("{}\n", post["id"].as_str().unwrap())
+    );
+    let human = sandbox.ok(&["head", &did]);
+    assert!(
+        human.starts_with(&format!(
+            "{did}  seq 1  {}  (found in ",
+            post["id"].as_str().unwrap()
+        )),
+        "{human}"
+    );
 }

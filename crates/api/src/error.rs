@@ -103,6 +103,12 @@ impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> Self {
         match error {
             NodeError::Invalid(message) => Self::bad_request("invalid_input", message),
+            NodeError::InvalidPeerId { .. } => {
+                Self::bad_request("invalid_peer_id", error.to_string())
+            }
+            NodeError::DenyListFull { .. } => {
+                Self::new(StatusCode::CONFLICT, "deny_list_full", error.to_string())
+            }
             NodeError::Refused(_) => {
                 Self::new(StatusCode::CONFLICT, "feed_refused", error.to_string())
             }

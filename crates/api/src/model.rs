@@ -147,8 +147,46 @@ pub struct Status {
     pub fetch_rejected: u64,
     /// Feeds being caught up right now.
     pub syncing: u64,
+    /// Peers on the deny list (absent from daemons before the deny list: read as 0).
+    #[serde(default)]
+    pub denied_peers: u64,
+    /// Connections with denied peers refused since start (absent from daemons before the
+    /// deny list: read as 0).
+    #[serde(default)]
+    pub denied_connections: u64,
     /// The version of the daemon.
     pub version: String,
+}
+
+/// `GET`, `POST` and `DELETE /api/v1/denied-peers` (and `DELETE
+/// /api/v1/denied-peers/{peer_id}`): the deny list after the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeniedPeers {
+    /// Every denied peer id (`12D3KooW…`), sorted.
+    pub peers: Vec<String>,
+}
+
+/// `POST /api/v1/denied-peers` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenyPeers {
+    /// The peer ids to deny (`12D3KooW…`).
+    pub peers: Vec<String>,
+}
+
+/// `GET /api/v1/heads/{did}`: an author's feed head as found on the DHT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadObject {
+    /// The author, `did:key:z6Mk…`.
+    pub author: String,
+    /// The seq of the author's newest entry the head names.
+    pub seq: u64,
+    /// The content id of that entry.
+    pub id: String,
+    /// The author's timestamp of the head, milliseconds since the Unix epoch.
+    pub ts: u64,
+    /// How long the DHT lookup took, in milliseconds (fractional).
+    pub lookup_ms: f64,
 }
 
 /// The `data` of an `entry` event on `GET /api/v1/events`: the entry object plus where it

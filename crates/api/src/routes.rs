@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use crate::error::ApiError;
 use crate::events::Hub;
 use crate::model::{
-    EntryObject, FeedPage, Following, Health, HomePage, Identity, NewFollow, NewPost, Peer, Peers,
-    Status,
+    DeniedPeers, DenyPeers, EntryObject, FeedPage, Following, HeadObject, Health, HomePage,
+    Identity, NewFollow, NewPost, Peer, Peers, Status,
 };
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
 
@@ -68,6 +68,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/follows", get(following).post(follow))
         .route("/api/v1/follows/{did}", delete(unfollow))
         .route("/api/v1/peers", get(peers))
+        .route(
+            "/api/v1/denied-peers",
+            get(denied_peers).post(deny_peers).delete(allow_all_peers),
+        )
+        .route("/api/v1/denied-peers/{peer_id}", delete(allow_peer))
+        .route("/api/v1/heads/{did}", get(head))
         .route("/api/v1/status", get(status))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     // EventSource cannot set headers, so the stream also takes `?access_token=`.
@@ -427,6 +433,79 @@ async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
     }))
 }
 
+async fn denied_peers(State(state): State<AppState>) -> Result<Json<DeniedPeers>, ApiError> {
+    Ok(Json(DeniedPeers {
+        peers: state.node.denied_peers().await?,
+    }))
+}
+
+async fn deny_peers(
+    State(state): State<AppState>,
+    body: Result<Json<DenyPeers>, JsonRejection>,
+) -> Result<Json<DeniedPeers>, ApiError> {
+    let Json(DenyPeers { peers }) = body?;
+    let own = state.node.peer_id();
+    if peers.contains(&own) {
+        return Err(ApiError::bad_request(
+            "cannot_deny_self",
+            format!("`{own}` is this daemon's own peer id; it cannot be denied"),
+        ));
+    }
+    // The node checks every id before it changes anything.
+    Ok(Json(DeniedPeers {
+        peers: state.node.deny_peers(&peers).await?,
+    }))
+}
+
+async fn allow_peer(
+    State(state): State<AppState>,
+    peer: Result<Path<String>, PathRejection>,
+) -> Result<Json<DeniedPeers>, ApiError> {
+    let Path(peer) = peer?;
+    Ok(Json(DeniedPeers {
+        peers: state.node.allow_peers(&[peer]).await?,
+    }))
+}
+
+async fn allow_all_peers(State(state): State<AppState>) -> Result<Json<DeniedPeers>, ApiError> {
+    state.node.allow_all_peers().await?;
+    // Read back rather than assumed empty: a deny racing this one is reported truthfully.
+    Ok(Json(DeniedPeers {
+        peers: state.node.denied_peers().await?,
+    }))
+}
+
+async fn head(
+    State(state): State<AppState>,
+    did: Result<Path<String>, PathRejection>,
+) -> Result<Json<HeadObject>, ApiError> {
+    let Path(did) = did?;
+    let author = parse_did(&did)?;
+    let lookup = state.node.lookup_head(author).await?;
+    let lookup_ms = milliseconds(lookup.elapsed);
+    match lookup.head {
+        Some(head) => Ok(Json(HeadObject {
+            author: head.author().to_did(),
+            seq: head.seq(),
+            id: head.id().to_string(),
+            ts: head.ts(),
+            lookup_ms,
+        })),
+        None => Err(ApiError::not_found(
+            "not_found",
+            format!(
+                "no head of {did} was found on the DHT (the lookup took {lookup_ms} ms): the \
+                 author has not posted yet, or no peer that holds their head is reachable"
+            ),
+        )),
+    }
+}
+
+/// A duration in milliseconds, to the microsecond.
+fn milliseconds(duration: std::time::Duration) -> f64 {
+    duration.as_micros() as f64 / 1000.0
+}
+
 async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let status = state.node.status().await?;
     Ok(Json(Status {
@@ -442,6 +521,8 @@ async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError>
         gossip_rejected: status.gossip_rejected,
         fetch_rejected: status.fetch_rejected,
         syncing: status.syncing as u64,
+        denied_peers: count(status.denied_peers),
+        denied_connections: status.denied_connections,
         version: VERSION.to_owned(),
     }))
 }

@@ -31,10 +31,16 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::start_with(Vec::new()).await
+    }
+
+    /// A server whose node joins the network through `bootstrap` (full multiaddrs).
+    async fn start_with(bootstrap: Vec<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("kith.redb"), StoreConfig::default()).unwrap();
         let config = NodeConfig {
             listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+            bootstrap,
             profile: Profile::Test,
             ..NodeConfig::default()
         };
@@ -74,6 +80,10 @@ impl Server {
 
     fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.post(self.url(path)).bearer_auth(TOKEN)
+    }
+
+    fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.delete(self.url(path)).bearer_auth(TOKEN)
     }
 
     /// Sends, expects `status`, returns the JSON body.
@@ -706,4 +716,228 @@ async fn new_entries_stream_as_events_and_resume_after_the_last_id() {
     drop((resumed, by_query));
     let _open = stale;
     server.stop().await;
+}
+
+/// A fresh, valid peer id that no node here uses.
+fn some_peer_id() -> String {
+    kith_net::libp2p::identity::Keypair::generate_ed25519()
+        .public()
+        .to_peer_id()
+        .to_string()
+}
+
+fn peer_list(body: &Value) -> Vec<String> {
+    body["peers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no peers array: {body}"))
+        .iter()
+        .map(|peer| peer.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deny_list_is_listed_added_to_and_emptied() {
+    let server = Server::start().await;
+    let denied = || server.get("/api/v1/denied-peers");
+    let deny = |peers: Value| {
+        server
+            .post("/api/v1/denied-peers")
+            .json(&json!({ "peers": peers }))
+    };
+    assert_eq!(
+        server.expect(denied(), StatusCode::OK).await,
+        json!({"peers": []})
+    );
+
+    let mut two = vec![some_peer_id(), some_peer_id()];
+    // Given unsorted and with a repeat; answered sorted and once each.
+    let body = server
+        .expect(deny(json!([two[1], two[0], two[1]])), StatusCode::OK)
+        .await;
+    two.sort();
+    assert_eq!(peer_list(&body), two);
+    assert_eq!(
+        peer_list(&server.expect(denied(), StatusCode::OK).await),
+        two
+    );
+    // Denying again changes nothing.
+    let body = server.expect(deny(json!([two[0]])), StatusCode::OK).await;
+    assert_eq!(peer_list(&body), two);
+
+    // One bad id refuses the whole request: nothing is added.
+    let third = some_peer_id();
+    let message = server
+        .expect_error(
+            deny(json!([third, "12D3KooWnotapeerid"])),
+            StatusCode::BAD_REQUEST,
+            "invalid_peer_id",
+        )
+        .await;
+    assert!(message.contains("12D3KooWnotapeerid"), "{message}");
+    server
+        .expect_error(
+            deny(json!([third, server.node.peer_id()])),
+            StatusCode::BAD_REQUEST,
+            "cannot_deny_self",
+        )
+        .await;
+    server
+        .expect_error(
+            server
+                .post("/api/v1/denied-peers")
+                .json(&json!({"peers": [third], "peer": third})),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        )
+        .await;
+    server
+        .expect_error(
+            server
+                .post("/api/v1/denied-peers")
+                .json(&json!({"peers": third})),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        )
+        .await;
+    assert_eq!(
+        peer_list(&server.expect(denied(), StatusCode::OK).await),
+        two
+    );
+    let status = server
+        .expect(server.get("/api/v1/status"), StatusCode::OK)
+        .await;
+    assert_eq!(status["denied_peers"], 2, "{status}");
+    assert!(status["denied_connections"].is_u64(), "{status}");
+
+    // Removing one; removing one that is not denied is harmless; a bad id is refused.
+    let body = server
+        .expect(
+            server.delete(&format!("/api/v1/denied-peers/{}", two[0])),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(peer_list(&body), [two[1].clone()]);
+    let body = server
+        .expect(
+            server.delete(&format!("/api/v1/denied-peers/{third}")),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(peer_list(&body), [two[1].clone()]);
+    server
+        .expect_error(
+            server.delete("/api/v1/denied-peers/bogus"),
+            StatusCode::BAD_REQUEST,
+            "invalid_peer_id",
+        )
+        .await;
+
+    // Clearing.
+    server.expect(deny(json!([third])), StatusCode::OK).await;
+    let body = server
+        .expect(server.delete("/api/v1/denied-peers"), StatusCode::OK)
+        .await;
+    assert_eq!(body, json!({"peers": []}));
+    assert_eq!(
+        server.expect(denied(), StatusCode::OK).await,
+        json!({"peers": []})
+    );
+
+    // Behind the token like everything else.
+    for request in [
+        server.http.get(server.url("/api/v1/denied-peers")),
+        server
+            .http
+            .post(server.url("/api/v1/denied-peers"))
+            .json(&json!({"peers": [third]})),
+        server.http.delete(server.url("/api/v1/denied-peers")),
+        server
+            .http
+            .delete(server.url(&format!("/api/v1/denied-peers/{third}"))),
+        server
+            .http
+            .get(server.url(&format!("/api/v1/heads/{}", server.did()))),
+    ] {
+        server
+            .expect_error(request, StatusCode::UNAUTHORIZED, "unauthorized")
+            .await;
+    }
+    assert_eq!(
+        server.expect(denied(), StatusCode::OK).await,
+        json!({"peers": []})
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_posted_on_another_node_is_found_on_the_dht() {
+    let author = Server::start().await;
+    let addr = author.node.listen_addrs().await.unwrap().remove(0);
+    let reader = Server::start_with(vec![addr]).await;
+    let path = format!("/api/v1/heads/{}", author.did());
+
+    // Nobody has posted: no head anywhere.
+    let message = reader
+        .expect_error(reader.get(&path), StatusCode::NOT_FOUND, "not_found")
+        .await;
+    assert!(message.contains(&author.did()), "{message}");
+
+    let first = author.publish("first").await;
+    let second = author.publish("second").await;
+    // The head goes on the DHT in the background, the newest of a burst last.
+    let started = std::time::Instant::now();
+    let head = loop {
+        let response = reader.get(&path).send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        if status == StatusCode::OK && body["seq"] == 2 {
+            break body;
+        }
+        assert!(
+            status == StatusCode::OK || body["code"] == "not_found",
+            "{status}: {body}"
+        );
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the reader never found head 2: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(head["author"], author.did());
+    assert_eq!(head["id"], second["id"]);
+    assert_ne!(head["id"], first["id"]);
+    assert!(head["ts"].as_u64().unwrap() >= second["ts"].as_u64().unwrap());
+    let lookup_ms = head["lookup_ms"].as_f64().unwrap();
+    assert!(
+        lookup_ms > 0.0 && lookup_ms < DEADLINE.as_secs_f64() * 1000.0,
+        "{head}"
+    );
+
+    // The reader never stored the author's feed: the answer came from the DHT.
+    let feed = reader
+        .expect(
+            reader.get(&format!("/api/v1/feeds/{}", author.did())),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(entries(&feed), Vec::<Value>::new());
+
+    // Malformed and unknown authors.
+    reader
+        .expect_error(
+            reader.get("/api/v1/heads/did:key:z6Mkbogus"),
+            StatusCode::BAD_REQUEST,
+            "invalid_did",
+        )
+        .await;
+    let stranger = Keypair::generate().author().to_did();
+    reader
+        .expect_error(
+            reader.get(&format!("/api/v1/heads/{stranger}")),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    reader.stop().await;
+    author.stop().await;
 }

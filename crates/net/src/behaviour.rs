@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use libp2p::allow_block_list::{self, BlockedPeers};
 use libp2p::gossipsub::{
     self, AllowAllSubscriptionFilter, IdentityTransform, MaxCountSubscriptionFilter,
     MessageAuthenticity, ValidationMode,
@@ -29,6 +30,9 @@ pub(crate) type Gossipsub =
 /// Everything a kith peer speaks.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    /// The deny list: first, so a denied peer is refused before it counts against the
+    /// connection limits or reaches any protocol.
+    pub(crate) deny: allow_block_list::Behaviour<BlockedPeers>,
     pub(crate) limits: connection_limits::Behaviour,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
@@ -114,6 +118,7 @@ impl Behaviour {
         );
 
         Ok(Self {
+            deny: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(limits),
             identify,
             ping: ping::Behaviour::default(),

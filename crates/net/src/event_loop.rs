@@ -1,12 +1,15 @@
 //! The swarm task: the only code that touches the `Swarm`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use kith_proto::{FeedHead, head_key};
+use libp2p::allow_block_list::Blocked;
 use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
 use libp2p::identity::Keypair;
 use libp2p::kad::{
@@ -15,7 +18,8 @@ use libp2p::kad::{
 };
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
-use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -26,7 +30,8 @@ use crate::protocol::{
     MAX_FETCH_IDS, author_of_provider_key, feed_topic, provider_key,
 };
 use crate::{
-    COMMAND_QUEUE, Command, EVENT_QUEUE, NetConfig, NetError, NetEvent, NetHandle, PeerInfo,
+    COMMAND_QUEUE, Command, DenyStats, EVENT_QUEUE, MAX_DENIED_PEERS, NetConfig, NetError,
+    NetEvent, NetHandle, PeerInfo,
 };
 
 /// Most inbound fetch requests waiting for the application's answer at once; more are
@@ -36,6 +41,11 @@ const MAX_INBOUND_FETCHES: usize = 256;
 const CACHED_HEAD_TTL: Duration = Duration::from_secs(48 * 3600);
 /// How long `start` waits for the listeners to report their addresses.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most addresses remembered per peer for redialling it once it is allowed again.
+const MAX_REDIAL_ADDRS: usize = 8;
+/// Most peers dialled at once when peers are allowed again; the others reconnect the usual
+/// way (DHT queries, their own dials).
+const MAX_REDIALS: usize = 64;
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -64,6 +74,14 @@ struct EventLoop {
     allow_private: bool,
     listen_addrs: Vec<Multiaddr>,
     connected: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Dialable addresses of connected peers (those we dialled, and the listen addresses
+    /// they report in identify), kept only while they are connected.
+    dialable: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Dialable addresses of denied peers, kept from when they were denied, to redial them
+    /// when they are allowed again. Holds at most [`MAX_DENIED_PEERS`] peers.
+    denied_addrs: HashMap<PeerId, Vec<Multiaddr>>,
+    /// The size of the deny list and the refusals (shared with the handles).
+    deny_stats: Arc<DenyStats>,
     head_queries: HashMap<QueryId, HeadQuery>,
     put_queries: HashMap<QueryId, oneshot::Sender<Result<(), NetError>>>,
     provide_queries: HashMap<QueryId, oneshot::Sender<Result<(), NetError>>>,
@@ -101,6 +119,7 @@ pub(crate) async fn start(
 
     let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE);
+    let deny_stats = Arc::new(DenyStats::default());
     let mut event_loop = EventLoop {
         swarm,
         commands: command_rx,
@@ -108,6 +127,9 @@ pub(crate) async fn start(
         allow_private: config.allow_private_addresses,
         listen_addrs: Vec::new(),
         connected: HashMap::new(),
+        dialable: HashMap::new(),
+        denied_addrs: HashMap::new(),
+        deny_stats: Arc::clone(&deny_stats),
         head_queries: HashMap::new(),
         put_queries: HashMap::new(),
         provide_queries: HashMap::new(),
@@ -170,6 +192,7 @@ pub(crate) async fn start(
         NetHandle {
             peer_id,
             commands: command_tx,
+            deny_stats,
         },
         event_rx,
     ))
@@ -218,10 +241,15 @@ impl EventLoop {
                 let _ = reply.send(addrs);
             }
             Command::Dial(addr, reply) => {
-                let result = self
-                    .swarm
-                    .dial(addr.clone())
-                    .map_err(|e| NetError::Dial(format!("{addr}: {e}")));
+                let result = self.swarm.dial(addr.clone()).map_err(|e| match e {
+                    DialError::Denied { cause } if is_blocked(&cause) => {
+                        self.deny_stats.refused.fetch_add(1, Ordering::Relaxed);
+                        NetError::Dial(format!(
+                            "{addr}: the peer is on the deny list; allow it first"
+                        ))
+                    }
+                    e => NetError::Dial(format!("{addr}: {e}")),
+                });
                 let _ = reply.send(result);
             }
             Command::Peers(reply) => {
@@ -363,6 +391,21 @@ impl EventLoop {
                     .collect();
                 let _ = reply.send(peers);
             }
+            Command::DenyPeers(peers, reply) => {
+                let _ = reply.send(self.deny(peers));
+            }
+            Command::AllowPeers(peers, reply) => {
+                self.allow(peers);
+                let _ = reply.send(self.denied());
+            }
+            Command::AllowAll(reply) => {
+                let denied = self.denied();
+                self.allow(denied.clone());
+                let _ = reply.send(denied);
+            }
+            Command::DeniedPeers(reply) => {
+                let _ = reply.send(self.denied());
+            }
             Command::Shutdown(_) => unreachable!("handled in run"),
         }
     }
@@ -386,6 +429,11 @@ impl EventLoop {
                     .entry(peer_id)
                     .or_default()
                     .push(endpoint.get_remote_address().clone());
+                if endpoint.is_dialer() {
+                    // An address we dialled works; the remote address of an inbound
+                    // connection is usually an ephemeral port.
+                    self.remember_dialable(peer_id, endpoint.get_remote_address().clone());
+                }
                 if num_established.get() == 1 {
                     let _ = self.events.try_send(NetEvent::PeerConnected(peer_id));
                 }
@@ -398,6 +446,7 @@ impl EventLoop {
             } => {
                 if num_established == 0 {
                     self.connected.remove(&peer_id);
+                    self.dialable.remove(&peer_id);
                     let _ = self.events.try_send(NetEvent::PeerDisconnected(peer_id));
                 } else if let Some(addrs) = self.connected.get_mut(&peer_id) {
                     let gone = endpoint.get_remote_address();
@@ -410,15 +459,35 @@ impl EventLoop {
                 peer_id,
                 info,
                 ..
-            })) if info.protocols.contains(&KAD_PROTOCOL) => {
+            })) => {
+                let dht_server = info.protocols.contains(&KAD_PROTOCOL);
                 for addr in info.listen_addrs {
                     if self.allow_private || is_global(&addr) {
-                        self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                        self.remember_dialable(peer_id, addr.clone());
+                        if dht_server {
+                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                        }
                     }
                 }
             }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id,
+                error: DialError::Denied { cause },
+                ..
+            } if is_blocked(&cause) => {
+                self.deny_stats.refused.fetch_add(1, Ordering::Relaxed);
+                debug!("not connecting to denied peer {peer_id:?}");
+            }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!("cannot connect to {peer_id:?}: {error}");
+            }
+            SwarmEvent::IncomingConnectionError {
+                peer_id,
+                error: ListenError::Denied { cause },
+                ..
+            } if is_blocked(&cause) => {
+                self.deny_stats.refused.fetch_add(1, Ordering::Relaxed);
+                debug!("refused a connection from denied peer {peer_id:?}");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -447,6 +516,102 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Fetch(event)) => self.on_fetch(event),
             _ => {}
+        }
+    }
+
+    /// Remembers an address `peer` can be dialled at (bounded per peer).
+    fn remember_dialable(&mut self, peer: PeerId, addr: Multiaddr) {
+        let addrs = self.dialable.entry(peer).or_default();
+        if !addrs.contains(&addr) && addrs.len() < MAX_REDIAL_ADDRS {
+            addrs.push(addr);
+        }
+    }
+
+    /// The denied peers, in order.
+    fn denied(&self) -> Vec<PeerId> {
+        let mut peers: Vec<PeerId> = self
+            .swarm
+            .behaviour()
+            .deny
+            .blocked_peers()
+            .iter()
+            .copied()
+            .collect();
+        peers.sort_unstable();
+        peers
+    }
+
+    /// Puts `peers` on the deny list (closing their connections), all or none.
+    fn deny(&mut self, peers: Vec<PeerId>) -> Result<Vec<PeerId>, NetError> {
+        let local = self.local_peer_id();
+        let blocked = self.swarm.behaviour().deny.blocked_peers();
+        let mut new: Vec<PeerId> = peers
+            .into_iter()
+            .filter(|peer| *peer != local && !blocked.contains(peer))
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        if blocked.len() + new.len() > MAX_DENIED_PEERS {
+            return Err(NetError::DenyListFull {
+                denied: blocked.len(),
+                adding: new.len(),
+                limit: MAX_DENIED_PEERS,
+            });
+        }
+        let count = new.len();
+        for peer in new {
+            if let Some(addrs) = self.dialable.get(&peer) {
+                self.denied_addrs.insert(peer, addrs.clone());
+            }
+            self.swarm.behaviour_mut().deny.block_peer(peer);
+            debug!("denied peer {peer}");
+        }
+        let denied = self.denied();
+        self.deny_stats.peers.store(denied.len(), Ordering::Relaxed);
+        if count > 0 {
+            info!("denied {count} more peers; {} denied in all", denied.len());
+        }
+        Ok(denied)
+    }
+
+    /// Takes `peers` off the deny list and dials them again (up to [`MAX_REDIALS`]), with
+    /// the addresses remembered from before they were denied and those in the routing
+    /// table; then a DHT bootstrap refreshes the routing table.
+    fn allow(&mut self, peers: Vec<PeerId>) {
+        let mut allowed = Vec::new();
+        for peer in peers {
+            if self.swarm.behaviour_mut().deny.unblock_peer(peer) {
+                debug!("allowed peer {peer} again");
+                allowed.push(peer);
+            }
+        }
+        if allowed.is_empty() {
+            return;
+        }
+        let still = self.swarm.behaviour().deny.blocked_peers().len();
+        self.deny_stats.peers.store(still, Ordering::Relaxed);
+        info!(
+            "allowed {} peers again; {still} still denied",
+            allowed.len()
+        );
+        let mut redials = 0;
+        for peer in allowed {
+            let addrs = self.denied_addrs.remove(&peer).unwrap_or_default();
+            if redials >= MAX_REDIALS || self.connected.contains_key(&peer) {
+                continue;
+            }
+            redials += 1;
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .extend_addresses_through_behaviour()
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                debug!("cannot redial allowed peer {peer}: {e}");
+            }
+        }
+        if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
+            debug!("no DHT bootstrap after allowing peers: {e}");
         }
     }
 
@@ -697,6 +862,11 @@ impl EventLoop {
             self.provider_queries.remove(&id);
         }
     }
+}
+
+/// Whether a connection was refused by the deny list.
+fn is_blocked(cause: &ConnectionDenied) -> bool {
+    cause.downcast_ref::<Blocked>().is_some()
 }
 
 fn request_is_bounded(request: &FetchRequest) -> bool {

@@ -10,7 +10,7 @@
 //! * **gossipsub**: one topic per followed author, anonymous messages named by content id,
 //!   every message validated by the application before it is forwarded;
 //! * **`/kith/fetch/1.0.0`**: request-response (CBOR) for entries by seq range or by id;
-//! * identify, ping and connection limits.
+//! * identify, ping, connection limits and a deny list of peers (refused both ways).
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -22,6 +22,8 @@ mod behaviour;
 mod event_loop;
 pub mod protocol;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use kith_proto::{AuthorId, FeedHead};
@@ -41,6 +43,8 @@ pub const COMMAND_QUEUE: usize = 1024;
 /// (not forwarded, no penalty) and fetch requests are refused, rather than queueing without
 /// bound.
 pub const EVENT_QUEUE: usize = 4096;
+/// Most peers on the deny list at once ([`NetHandle::deny_peers`]).
+pub const MAX_DENIED_PEERS: usize = 10_000;
 
 /// Network settings.
 #[derive(Debug, Clone)]
@@ -126,6 +130,17 @@ pub enum NetError {
     /// A DHT operation failed.
     #[error("DHT: {0}")]
     Dht(String),
+    /// Denying these peers would put more than [`MAX_DENIED_PEERS`] on the deny list;
+    /// nothing was changed.
+    #[error("the deny list holds {denied} peers and this would add {adding}; the limit is {limit}")]
+    DenyListFull {
+        /// Peers denied now.
+        denied: usize,
+        /// New peers the request would add.
+        adding: usize,
+        /// [`MAX_DENIED_PEERS`].
+        limit: usize,
+    },
 }
 
 /// Something the network needs the application to handle.
@@ -188,6 +203,10 @@ pub(crate) enum Command {
         oneshot::Sender<Result<FetchResponse, NetError>>,
     ),
     MeshPeers(AuthorId, oneshot::Sender<Vec<PeerId>>),
+    DenyPeers(Vec<PeerId>, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
+    AllowPeers(Vec<PeerId>, oneshot::Sender<Vec<PeerId>>),
+    AllowAll(oneshot::Sender<Vec<PeerId>>),
+    DeniedPeers(oneshot::Sender<Vec<PeerId>>),
     TopicPeers(AuthorId, oneshot::Sender<Vec<PeerId>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -197,6 +216,16 @@ pub(crate) enum Command {
 pub struct NetHandle {
     peer_id: PeerId,
     commands: mpsc::Sender<Command>,
+    deny_stats: Arc<DenyStats>,
+}
+
+/// Figures of the deny list, written by the swarm task, read by handles without a round trip.
+#[derive(Debug, Default)]
+pub(crate) struct DenyStats {
+    /// Peers on the list.
+    pub(crate) peers: AtomicUsize,
+    /// Connections with denied peers refused since start.
+    pub(crate) refused: AtomicU64,
 }
 
 impl NetHandle {
@@ -306,6 +335,48 @@ impl NetHandle {
     /// Connected peers known to be subscribed to `author`'s topic.
     pub async fn topic_peers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
         self.ask(|r| Command::TopicPeers(author, r)).await
+    }
+
+    /// Puts peers on the deny list: their connections are closed at once, and every new
+    /// connection with them, dialled by either side, is refused after the handshake. We do
+    /// not dial them (DHT queries, fetches and provider lookups skip them). Our own id is
+    /// ignored; peers already denied stay denied. Fails with [`NetError::DenyListFull`],
+    /// changing nothing, if the list would hold more than [`MAX_DENIED_PEERS`]. Returns
+    /// every peer denied now.
+    ///
+    /// The list lives in memory only: a restarted node denies no one.
+    pub async fn deny_peers(&self, peers: Vec<PeerId>) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::DenyPeers(peers, r)).await?
+    }
+
+    /// Takes peers off the deny list (peers not on it are skipped) and dials those whose
+    /// addresses are known (from identify before they were denied, or the DHT routing
+    /// table), then starts a DHT bootstrap, so a healed partition reconnects within
+    /// seconds. Returns every peer still denied.
+    pub async fn allow_peers(&self, peers: Vec<PeerId>) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::AllowPeers(peers, r)).await
+    }
+
+    /// Empties the deny list, redialling as [`allow_peers`](Self::allow_peers) does.
+    /// Returns the peers that were denied.
+    pub async fn allow_all(&self) -> Result<Vec<PeerId>, NetError> {
+        self.ask(Command::AllowAll).await
+    }
+
+    /// The peers on the deny list.
+    pub async fn denied_peers(&self) -> Result<Vec<PeerId>, NetError> {
+        self.ask(Command::DeniedPeers).await
+    }
+
+    /// Connections with denied peers refused since start: inbound ones refused after the
+    /// handshake, and our own dials refused before they went out.
+    pub fn denied_connections(&self) -> u64 {
+        self.deny_stats.refused.load(Ordering::Relaxed)
+    }
+
+    /// How many peers are on the deny list (without a round trip to the swarm task).
+    pub fn denied_count(&self) -> usize {
+        self.deny_stats.peers.load(Ordering::Relaxed)
     }
 
     /// Stops the swarm task (closes listeners and connections).

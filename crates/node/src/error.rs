@@ -25,6 +25,28 @@ pub enum NodeError {
     /// A configuration value is wrong.
     #[error("configuration: {0}")]
     Config(String),
+    /// A peer id given as input is malformed; nothing was changed.
+    #[error("`{peer}` is not a libp2p peer id ({reason}); expected the form 12D3KooW…")]
+    InvalidPeerId {
+        /// The text given.
+        peer: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Denying the peers would put more than `limit` peers on the deny list; nothing was
+    /// changed.
+    #[error(
+        "the deny list holds {denied} peers and this would add {adding}; at most {limit} can \
+         be denied: allow some first"
+    )]
+    DenyListFull {
+        /// Peers denied now.
+        denied: usize,
+        /// New peers the request would add.
+        adding: usize,
+        /// The most peers that can be denied (`kith_net::MAX_DENIED_PEERS`).
+        limit: usize,
+    },
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Stopped,

@@ -8,6 +8,9 @@
 //! * **Receive**: gossip → validate (signature, size, canonical form) → forward (accept) or
 //!   reject → store; a gap is filled by fetching from the sender.
 //! * **Start**: for every followed author, catch up in the background.
+//! * **Deny list**: [`Node::deny_peers`] cuts peers off (both ways, in memory only);
+//!   [`Node::allow_peers`] lets them back and reconnects at once.
+//! * **Head lookup**: [`Node::lookup_head`] asks the DHT for an author's head now.
 //!
 //! [`Node`] is a cheap, cloneable handle; API servers and tests share it.
 
@@ -16,7 +19,8 @@ mod node;
 mod sync;
 
 pub use error::NodeError;
+pub use kith_net::MAX_DENIED_PEERS;
 pub use node::{
-    EVENT_BROADCAST_CAPACITY, HEAD_ANNOUNCE_DELAY, MAX_APPENDS_IN_FLIGHT, MAX_CATCH_UPS, Node,
-    NodeConfig, NodeEvent, NodeStatus, PeerInfo, Profile,
+    EVENT_BROADCAST_CAPACITY, HEAD_ANNOUNCE_DELAY, HeadLookup, MAX_APPENDS_IN_FLIGHT,
+    MAX_CATCH_UPS, MAX_HEAD_LOOKUPS, Node, NodeConfig, NodeEvent, NodeStatus, PeerInfo, Profile,
 };

@@ -9,7 +9,7 @@ use kith_net::libp2p::gossipsub::MessageAcceptance;
 use kith_net::libp2p::kad::Mode;
 use kith_net::libp2p::{Multiaddr, PeerId, identity};
 use kith_net::protocol::feed_topic;
-use kith_net::{NetConfig, NetEvent, NetHandle};
+use kith_net::{NetConfig, NetError, NetEvent, NetHandle};
 use kith_proto::limits::MAX_TEXT_BYTES;
 use kith_proto::{AuthorId, Body, Draft, Entry, FeedHead, Keypair, VerifiedEntry, sign_entry};
 use kith_store::{AppendOutcome, Store};
@@ -31,6 +31,9 @@ pub const MAX_CATCH_UPS: usize = 8;
 pub const HEAD_ANNOUNCE_DELAY: Duration = Duration::from_millis(500);
 /// Longest a post waits for the start-up catch-up of the node's own feed.
 const SELF_SYNC_WAIT: Duration = Duration::from_secs(10);
+/// Most DHT head lookups through [`Node::lookup_head`] running at once; more wait for a
+/// turn (each is one DHT query).
+pub const MAX_HEAD_LOOKUPS: usize = 64;
 
 /// How a node is run; sets network defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,6 +110,19 @@ pub struct NodeStatus {
     pub gossip_rejected: u64,
     /// Entries in fetch responses rejected as invalid (or of the wrong feed) since start.
     pub fetch_rejected: u64,
+    /// Peers on the deny list.
+    pub denied_peers: usize,
+    /// Connections with denied peers refused since start.
+    pub denied_connections: u64,
+}
+
+/// The answer of a DHT head lookup ([`Node::lookup_head`]).
+#[derive(Debug, Clone)]
+pub struct HeadLookup {
+    /// The valid head with the highest seq found, if any.
+    pub head: Option<FeedHead>,
+    /// How long the DHT lookup took (not counting a wait for a turn).
+    pub elapsed: Duration,
 }
 
 pub(crate) struct Inner {
@@ -127,6 +143,8 @@ pub(crate) struct Inner {
     pub(crate) fetch_rejected: AtomicU64,
     gossip_rejected: AtomicU64,
     appends: Arc<Semaphore>,
+    /// Head lookups asked for through [`Node::lookup_head`] running at once.
+    head_lookups: Semaphore,
     /// Catch-ups running at once (each is a few DHT queries and fetches).
     pub(crate) catch_ups: Arc<Semaphore>,
     /// When each feed last grew from the network: the periodic catch-up skips feeds that
@@ -161,6 +179,27 @@ fn parse_addrs(what: &str, addrs: &[String]) -> Result<Vec<Multiaddr>, NodeError
             })
         })
         .collect()
+}
+
+/// Parses peer ids (all of them, before anything is done with any).
+fn parse_peer_ids(peers: &[String]) -> Result<Vec<PeerId>, NodeError> {
+    peers
+        .iter()
+        .map(|text| {
+            text.parse::<PeerId>()
+                .map_err(|error| NodeError::InvalidPeerId {
+                    peer: text.clone(),
+                    reason: error.to_string(),
+                })
+        })
+        .collect()
+}
+
+/// Peer ids as text, sorted as text.
+fn peer_texts(peers: Vec<PeerId>) -> Vec<String> {
+    let mut texts: Vec<String> = peers.iter().map(ToString::to_string).collect();
+    texts.sort_unstable();
+    texts
 }
 
 impl Node {
@@ -220,6 +259,7 @@ impl Node {
                 fetch_rejected: AtomicU64::new(0),
                 gossip_rejected: AtomicU64::new(0),
                 appends: Arc::new(Semaphore::new(MAX_APPENDS_IN_FLIGHT)),
+                head_lookups: Semaphore::new(MAX_HEAD_LOOKUPS),
                 catch_ups: Arc::new(Semaphore::new(MAX_CATCH_UPS)),
                 provided: std::sync::Mutex::new(HashSet::new()),
                 last_heard: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -328,7 +368,75 @@ impl Node {
             syncing: self.inner.syncing.lock().map_or(0, |s| s.len()),
             gossip_rejected: self.inner.gossip_rejected.load(Ordering::Relaxed),
             fetch_rejected: self.inner.fetch_rejected.load(Ordering::Relaxed),
+            denied_peers: self.inner.net.denied_count(),
+            denied_connections: self.inner.net.denied_connections(),
         })
+    }
+
+    /// Looks `author`'s signed feed head up on the DHT now: every answer is validated, the
+    /// highest seq wins, and peers that answered with an older head are sent the newest
+    /// (read repair). `head` is `None` when no peer (nor our own DHT store) holds one. At
+    /// most [`MAX_HEAD_LOOKUPS`] run at once; more wait for a turn.
+    pub async fn lookup_head(&self, author: AuthorId) -> Result<HeadLookup, NodeError> {
+        let _turn = self
+            .inner
+            .head_lookups
+            .acquire()
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        let started = Instant::now();
+        let head = self.inner.net.get_head(author).await?;
+        Ok(HeadLookup {
+            head,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Puts peers on the deny list: their connections close at once and every new
+    /// connection with them is refused, both ways, until they are allowed again. Peer ids
+    /// are checked first: a malformed one, or this node's own, changes nothing. Returns the
+    /// whole deny list afterwards, sorted. The list is kept in memory only (a restarted node
+    /// denies no one).
+    pub async fn deny_peers(&self, peers: &[String]) -> Result<Vec<String>, NodeError> {
+        let peers = parse_peer_ids(peers)?;
+        let own = self.inner.net.peer_id();
+        if peers.contains(&own) {
+            return Err(NodeError::Invalid(format!(
+                "`{own}` is this node's own peer id; it cannot be denied"
+            )));
+        }
+        match self.inner.net.deny_peers(peers).await {
+            Ok(denied) => Ok(peer_texts(denied)),
+            Err(NetError::DenyListFull {
+                denied,
+                adding,
+                limit,
+            }) => Err(NodeError::DenyListFull {
+                denied,
+                adding,
+                limit,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes peers off the deny list (ids not on it are skipped) and reconnects to them
+    /// if their addresses are known. Peer ids are checked first: a malformed one changes
+    /// nothing. Returns the deny list afterwards, sorted.
+    pub async fn allow_peers(&self, peers: &[String]) -> Result<Vec<String>, NodeError> {
+        let peers = parse_peer_ids(peers)?;
+        Ok(peer_texts(self.inner.net.allow_peers(peers).await?))
+    }
+
+    /// Empties the deny list, reconnecting as [`allow_peers`](Self::allow_peers) does.
+    /// Returns the peers that were denied, sorted.
+    pub async fn allow_all_peers(&self) -> Result<Vec<String>, NodeError> {
+        Ok(peer_texts(self.inner.net.allow_all().await?))
+    }
+
+    /// The peers on the deny list, sorted.
+    pub async fn denied_peers(&self) -> Result<Vec<String>, NodeError> {
+        Ok(peer_texts(self.inner.net.denied_peers().await?))
     }
 
     /// Signs a post, stores it durably, then pushes it to followers.

@@ -13,7 +13,7 @@ mod post;
 use anyhow::{Result, anyhow};
 use kith_proto::AuthorId;
 
-use crate::cli::{Cli, ClientArgs, Command};
+use crate::cli::{Cli, ClientArgs, Command, PeersArgs, PeersCommand};
 use crate::client::Client;
 use crate::output::Output;
 use crate::repo::Repo;
@@ -65,7 +65,24 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Get { id, client } => entries::get(&context, &client, &id),
-        Command::Peers(client) => node::peers(&context, &client),
+        Command::Peers(PeersArgs { command, client }) => {
+            // `--api` may come before the subcommand or after it; after wins.
+            let outer = client.api;
+            let within = |client: ClientArgs| ClientArgs {
+                api: client.api.or_else(|| outer.clone()),
+            };
+            match command {
+                None => node::peers(&context, &ClientArgs { api: outer.clone() }),
+                Some(PeersCommand::Deny { peers, client }) => {
+                    node::deny(&context, &within(client), &peers)
+                }
+                Some(PeersCommand::Allow { peers, all, client }) => {
+                    node::allow(&context, &within(client), &peers, all)
+                }
+                Some(PeersCommand::Denied(client)) => node::denied(&context, &within(client)),
+            }
+        }
+        Command::Head { did, client } => node::head(&context, &client, &did),
         Command::Status(client) => node::status(&context, &client),
     }
 }

@@ -1,13 +1,15 @@
-//! `kith peers` and `kith status`: the daemon's view of the network and of itself.
+//! `kith peers` (and its deny list), `kith head` and `kith status`: the daemon's view of the
+//! network and of itself.
 
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use kith_api::model::{Peers, Status};
+use kith_api::model::{DeniedPeers, DenyPeers, HeadObject, Peers, Status};
 
-use super::{Context, connect};
+use super::{Context, connect, parse_did};
 use crate::cli::ClientArgs;
 use crate::output::Output;
+use crate::peer_id;
 
 /// Lists the connected peers.
 pub(super) fn peers(context: &Context, args: &ClientArgs) -> Result<()> {
@@ -30,6 +32,106 @@ pub(super) fn peers(context: &Context, args: &ClientArgs) -> Result<()> {
             }
             Output::text(&text)
         }
+    }
+}
+
+/// Denies peers; prints the deny list afterwards.
+pub(super) fn deny(context: &Context, args: &ClientArgs, peers: &[String]) -> Result<()> {
+    for peer in peers {
+        peer_id::check(peer)?;
+    }
+    let client = connect(context, args)?;
+    let DeniedPeers { peers: denied } = client.post(
+        "/api/v1/denied-peers",
+        &DenyPeers {
+            peers: peers.to_vec(),
+        },
+    )?;
+    let lines = peers.iter().fold(String::new(), |mut text, peer| {
+        let _ = writeln!(text, "denied {peer}");
+        text
+    });
+    print_change(context.output, &denied, &lines)
+}
+
+/// Allows denied peers again (or all of them); prints the deny list afterwards.
+pub(super) fn allow(
+    context: &Context,
+    args: &ClientArgs,
+    peers: &[String],
+    all: bool,
+) -> Result<()> {
+    for peer in peers {
+        peer_id::check(peer)?;
+    }
+    let client = connect(context, args)?;
+    let (denied, lines) = if all {
+        let DeniedPeers { peers: before } = client.get("/api/v1/denied-peers", &[])?;
+        let DeniedPeers { peers: denied } = client.delete("/api/v1/denied-peers")?;
+        let lines = before.iter().fold(String::new(), |mut text, peer| {
+            let _ = writeln!(text, "allowed {peer}");
+            text
+        });
+        (denied, lines)
+    } else {
+        let mut denied = Vec::new();
+        let mut lines = String::new();
+        for peer in peers {
+            let DeniedPeers { peers: now } =
+                client.delete(&format!("/api/v1/denied-peers/{peer}"))?;
+            denied = now;
+            let _ = writeln!(lines, "allowed {peer}");
+        }
+        (denied, lines)
+    };
+    print_change(context.output, &denied, &lines)
+}
+
+/// After `deny` or `allow`: JSON, the whole deny list; human, what was done and how many
+/// are denied now; quiet, nothing.
+fn print_change(output: Output, denied: &[String], lines: &str) -> Result<()> {
+    match output {
+        Output::Json => Output::json(&denied),
+        Output::Quiet => Ok(()),
+        Output::Human => Output::text(&format!(
+            "{lines}{} denied in all\n",
+            match denied.len() {
+                1 => "1 peer".to_owned(),
+                n => format!("{n} peers"),
+            }
+        )),
+    }
+}
+
+/// Lists the denied peers.
+pub(super) fn denied(context: &Context, args: &ClientArgs) -> Result<()> {
+    let client = connect(context, args)?;
+    let DeniedPeers { peers } = client.get("/api/v1/denied-peers", &[])?;
+    match context.output {
+        Output::Json => Output::json(&peers),
+        Output::Human if peers.is_empty() => Output::text("no denied peers\n"),
+        Output::Quiet | Output::Human => {
+            Output::text(&peers.iter().fold(String::new(), |mut text, peer| {
+                text.push_str(peer);
+                text.push('\n');
+                text
+            }))
+        }
+    }
+}
+
+/// Looks an author's head up on the DHT.
+pub(super) fn head(context: &Context, args: &ClientArgs, did: &str) -> Result<()> {
+    let author = parse_did(did)?;
+    let client = connect(context, args)?;
+    let head: HeadObject = client.get(&format!("/api/v1/heads/{}", author.to_did()), &[])?;
+    match context.output {
+        Output::Json => Output::json(&head),
+        Output::Quiet => Output::text(&format!("{}\n", head.id)),
+        Output::Human => Output::text(&format!(
+            "{}  seq {}  {}  (found in {} ms)\n",
+            head.author, head.seq, head.id, head.lookup_ms
+        )),
     }
 }
 
