@@ -12,6 +12,9 @@ macro_rules! out {
     }};
 }
 
+mod catchup;
+mod follow_many;
+mod lookup;
 mod net;
 mod scenario;
 

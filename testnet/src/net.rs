@@ -79,7 +79,7 @@ impl SplitMix64 {
     }
 
     /// A number in `0..n` (`n` > 0).
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
 }
@@ -101,6 +101,9 @@ pub(crate) struct PeerInfo {
     pub(crate) author: String,
     pub(crate) pid: u32,
     pub(crate) listen_addrs: Vec<String>,
+    /// Milliseconds from spawning the daemon to its first successful `GET /health`.
+    #[serde(default)]
+    pub(crate) ready_ms: f64,
 }
 
 impl PeerInfo {
@@ -202,6 +205,20 @@ impl Network {
         seed: Option<u64>,
         client: &reqwest::Client,
     ) -> Result<Network> {
+        Self::up_prepared(kith, dir, n, topology, seed, client, |_| Ok(())).await
+    }
+
+    /// [`up`](Self::up), with `prepare` run on the initialised data directories before any
+    /// daemon starts (to preload stores).
+    pub(crate) async fn up_prepared(
+        kith: &Path,
+        dir: &Path,
+        n: usize,
+        topology: Topology,
+        seed: Option<u64>,
+        client: &reqwest::Client,
+        prepare: impl FnOnce(&[PathBuf]) -> Result<()>,
+    ) -> Result<Network> {
         if n == 0 {
             bail!("a network needs at least one peer");
         }
@@ -216,6 +233,7 @@ impl Network {
         }
         let data_dirs: Vec<PathBuf> = (0..n).map(|i| dir.join(format!("peer-{i}"))).collect();
         init_all(kith, &data_dirs)?;
+        prepare(&data_dirs)?;
 
         let seed = match topology {
             Topology::Random => Some(seed.unwrap_or_else(clock_seed)),
@@ -276,7 +294,7 @@ impl Network {
         self.children[index] = Some(child);
 
         let start = Instant::now();
-        let api = loop {
+        let (api, ready_ms) = loop {
             if let Some(status) = self.children[index]
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
@@ -298,7 +316,7 @@ impl Network {
                         .await
                         .is_ok_and(|r| r.status().is_success())
                 {
-                    break url;
+                    break (url, start.elapsed().as_secs_f64() * 1000.0);
                 }
             }
             if start.elapsed() > START_DEADLINE {
@@ -308,7 +326,13 @@ impl Network {
                     tail(&log_path, 20)
                 );
             }
-            tokio::time::sleep(POLL).await;
+            // Poll finely at first: a daemon is ready within milliseconds, and that is measured.
+            let pause = if start.elapsed() < Duration::from_millis(500) {
+                Duration::from_millis(1)
+            } else {
+                POLL
+            };
+            tokio::time::sleep(pause).await;
         };
         let token = std::fs::read_to_string(data_dir.join("api.token"))?
             .trim()
@@ -339,6 +363,7 @@ impl Network {
             author: text("author")?,
             pid,
             listen_addrs,
+            ready_ms,
         })
     }
 
@@ -371,15 +396,37 @@ impl Network {
         Ok(())
     }
 
-    /// Starts peer `index` again (after [`kill`](Self::kill)) with its original bootstrap
-    /// peers; updates its entry and `peers.json`.
-    pub(crate) async fn restart(&mut self, index: usize, client: &reqwest::Client) -> Result<()> {
+    /// Starts peer `index` again (after [`kill`](Self::kill)); updates its entry and
+    /// `peers.json`. It bootstraps through its original peers where they run, else through up
+    /// to two of the peers in `running` (a daemon keeps no address book across restarts).
+    pub(crate) async fn restart(
+        &mut self,
+        index: usize,
+        running: &[usize],
+        client: &reqwest::Client,
+    ) -> Result<()> {
         if self.is_running(index) {
             return Ok(());
         }
+        let original = self.bootstraps[index].clone();
+        let mut via: Vec<usize> = original
+            .iter()
+            .copied()
+            .filter(|p| running.contains(p))
+            .collect();
+        if via.is_empty() {
+            via = running
+                .iter()
+                .copied()
+                .filter(|&p| p != index)
+                .take(2)
+                .collect();
+        }
+        self.bootstraps[index] = via;
         let data_dir = self.peers[index].data_dir.clone();
-        let info = self.start_peer(index, &data_dir, client).await?;
-        self.peers[index] = info;
+        let started = self.start_peer(index, &data_dir, client).await;
+        self.bootstraps[index] = original;
+        self.peers[index] = started?;
         self.write_peers_json()
     }
 
@@ -621,6 +668,31 @@ pub(crate) async fn post_json(
         .with_context(|| format!("POST {api}{path}: not JSON"))?;
     if !status.is_success() {
         bail!("POST {api}{path}: {status}: {answer}");
+    }
+    Ok(answer)
+}
+
+/// `DELETE API PATH` with the token; the JSON body of a success.
+pub(crate) async fn delete_json(
+    client: &reqwest::Client,
+    api: &str,
+    token: &str,
+    path: &str,
+) -> Result<Value> {
+    let response = client
+        .delete(format!("{api}{path}"))
+        .bearer_auth(token)
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .with_context(|| format!("DELETE {api}{path}"))?;
+    let status = response.status();
+    let answer: Value = response
+        .json()
+        .await
+        .with_context(|| format!("DELETE {api}{path}: not JSON"))?;
+    if !status.is_success() {
+        bail!("DELETE {api}{path}: {status}: {answer}");
     }
     Ok(answer)
 }

@@ -22,9 +22,19 @@ pub(crate) struct Scenario {
     #[serde(default = "default_topology")]
     pub(crate) topology: Topology,
     pub(crate) seed: Option<u64>,
-    pub(crate) posts: Posts,
+    /// `[posts]`: who posts how much; absent in scenarios that measure something else.
+    pub(crate) posts: Option<Posts>,
     #[serde(default)]
     pub(crate) follows: Follows,
+    /// `[churn]`: random kills and restarts, expanded into `faults` when loaded.
+    pub(crate) churn: Option<Churn>,
+    /// `[catchup]`: a fresh follower catches up a preloaded feed (see `catchup.rs`).
+    pub(crate) catchup: Option<crate::catchup::Catchup>,
+    /// `[lookups]`: DHT head lookups from random peers (see `lookup.rs`).
+    pub(crate) lookups: Option<crate::lookup::Lookups>,
+    /// `[follow_many]`: one peer follows thousands of authors, then idles (see
+    /// `follow_many.rs`).
+    pub(crate) follow_many: Option<crate::follow_many::FollowMany>,
     #[serde(default)]
     pub(crate) ready: Ready,
     #[serde(default)]
@@ -35,7 +45,8 @@ pub(crate) struct Scenario {
 }
 
 /// One `[[faults]]` entry: at `at_s` seconds after posting starts, SIGKILL the peers in
-/// `kill`, then restart the peers in `restart` (same data directory and bootstrap peers).
+/// `kill`, then restart the peers in `restart` (same data directory and bootstrap peers),
+/// then split the network into the groups of `partition`, then (`heal`) join it again.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Fault {
@@ -44,6 +55,27 @@ pub(crate) struct Fault {
     pub(crate) kill: Vec<usize>,
     #[serde(default)]
     pub(crate) restart: Vec<usize>,
+    /// Groups of peers that can no longer reach each other: every peer denies every peer of
+    /// the other groups (`POST /api/v1/denied-peers`). Peers in no group are not touched.
+    #[serde(default)]
+    pub(crate) partition: Vec<Vec<usize>>,
+    /// Every running peer forgets its denied peers (`DELETE /api/v1/denied-peers`).
+    #[serde(default)]
+    pub(crate) heal: bool,
+}
+
+/// `[churn]`: every `every_s` seconds from `every_s` until `for_s`, SIGKILL a random
+/// `fraction` of the peers and restart them `down_s` later.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Churn {
+    pub(crate) every_s: f64,
+    pub(crate) fraction: f64,
+    pub(crate) for_s: f64,
+    pub(crate) down_s: f64,
+    /// Peers never killed (e.g. a bootstrap peer).
+    #[serde(default)]
+    pub(crate) spare: Vec<usize>,
 }
 
 fn default_topology() -> Topology {
@@ -119,6 +151,19 @@ pub(crate) struct Expect {
     pub(crate) min_delivered_pct: f64,
     pub(crate) max_p50_ms: Option<f64>,
     pub(crate) max_p99_ms: Option<f64>,
+    /// With faults: every live follower holds every followed author's head within this
+    /// many seconds of the last fault.
+    pub(crate) max_converged_s: Option<f64>,
+    /// `[catchup]`: least entries per second verified and stored.
+    pub(crate) min_catchup_entries_per_s: Option<f64>,
+    /// `[lookups]`: most lookup latency (as timed by the daemon), ms.
+    pub(crate) max_lookup_p50_ms: Option<f64>,
+    pub(crate) max_lookup_p99_ms: Option<f64>,
+    /// `[follow_many]`: most CPU of the follower while idle, % of one core.
+    pub(crate) max_idle_cpu_pct: Option<f64>,
+    /// `[follow_many]`: most resident memory of the follower (at the end of the idle time
+    /// and at the end of the run), MB.
+    pub(crate) max_rss_mb: Option<f64>,
 }
 
 impl Default for Expect {
@@ -128,6 +173,12 @@ impl Default for Expect {
             min_delivered_pct: 100.0,
             max_p50_ms: None,
             max_p99_ms: None,
+            max_converged_s: None,
+            min_catchup_entries_per_s: None,
+            max_lookup_p50_ms: None,
+            max_lookup_p99_ms: None,
+            max_idle_cpu_pct: None,
+            max_rss_mb: None,
         }
     }
 }
@@ -143,19 +194,84 @@ impl Scenario {
             scenario.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         }
         scenario.check()?;
+        scenario.expand_churn();
         Ok(scenario)
+    }
+
+    /// Turns `[churn]` into kill and restart faults (seeded by `seed`), merged into the
+    /// timeline.
+    fn expand_churn(&mut self) {
+        let Some(churn) = &self.churn else { return };
+        let mut rng = net::SplitMix64::new(self.seed.unwrap_or(1) ^ 0xC4C4);
+        let candidates: Vec<usize> = (0..self.peers)
+            .filter(|p| !churn.spare.contains(p))
+            .collect();
+        let victims = ((self.peers as f64 * churn.fraction).round() as usize).min(candidates.len());
+        let mut at = churn.every_s;
+        while at <= churn.for_s + 1e-9 {
+            let mut pool = candidates.clone();
+            let mut kill = Vec::with_capacity(victims);
+            for _ in 0..victims {
+                kill.push(pool.swap_remove(rng.below(pool.len())));
+            }
+            kill.sort_unstable();
+            self.faults.push(Fault {
+                at_s: at,
+                kill: kill.clone(),
+                restart: Vec::new(),
+                partition: Vec::new(),
+                heal: false,
+            });
+            self.faults.push(Fault {
+                at_s: at + churn.down_s,
+                kill: Vec::new(),
+                restart: kill,
+                partition: Vec::new(),
+                heal: false,
+            });
+            at += churn.every_s;
+        }
+        self.faults.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     }
 
     fn check(&self) -> Result<()> {
         if self.peers == 0 {
             bail!("`peers` must be at least 1");
         }
-        if self.posts.rate_per_s.is_nan() || self.posts.rate_per_s <= 0.0 {
-            bail!("`posts.rate_per_s` must be above 0");
-        }
         let out_of_range = |i: usize| i >= self.peers;
-        if self.authors().iter().any(|&a| out_of_range(a)) || self.authors().is_empty() {
-            bail!("`posts.authors` must name 1 to {} peers", self.peers);
+        let special = self.catchup.is_some() as usize + self.lookups.is_some() as usize;
+        if special > 1 {
+            bail!("a scenario has at most one of `[catchup]` and `[lookups]`");
+        }
+        match &self.posts {
+            Some(posts) => {
+                if posts.rate_per_s.is_nan() || posts.rate_per_s <= 0.0 {
+                    bail!("`posts.rate_per_s` must be above 0");
+                }
+                if self.authors().iter().any(|&a| out_of_range(a)) || self.authors().is_empty() {
+                    bail!("`posts.authors` must name 1 to {} peers", self.peers);
+                }
+            }
+            None if special == 0 => {
+                bail!("a scenario needs `[posts]` (or `[catchup]` or `[lookups]`)")
+            }
+            None => {}
+        }
+        if let Some(churn) = &self.churn {
+            if !(churn.every_s > 0.0 && churn.for_s >= 0.0 && churn.down_s >= 0.0) {
+                bail!("`churn`: `every_s` must be above 0, `for_s` and `down_s` at least 0");
+            }
+            if !(0.0..=1.0).contains(&churn.fraction) {
+                bail!("`churn.fraction` must be between 0 and 1");
+            }
+            if churn.down_s >= churn.every_s {
+                bail!(
+                    "`churn.down_s` must be shorter than `every_s` (peers come back before the next round)"
+                );
+            }
+            if churn.spare.iter().any(|&p| out_of_range(p)) {
+                bail!("`churn.spare` names a peer beyond {}", self.peers - 1);
+            }
         }
         for list in &self.follows.list {
             if out_of_range(list.author) || list.followers.iter().any(|&f| out_of_range(f)) {
@@ -175,9 +291,18 @@ impl Scenario {
                 .kill
                 .iter()
                 .chain(&fault.restart)
+                .chain(fault.partition.iter().flatten())
                 .any(|&p| out_of_range(p))
             {
                 bail!("`faults` names a peer beyond {}", self.peers - 1);
+            }
+            if fault.partition.len() == 1 {
+                bail!("`faults.partition` needs at least two groups");
+            }
+            let mut grouped: Vec<usize> = fault.partition.iter().flatten().copied().collect();
+            grouped.sort_unstable();
+            if grouped.windows(2).any(|w| w[0] == w[1]) {
+                bail!("`faults.partition`: a peer is in two groups");
             }
         }
         Ok(())
@@ -189,9 +314,10 @@ impl Scenario {
 
     /// The authors' peer indices.
     pub(crate) fn authors(&self) -> Vec<usize> {
-        match &self.posts.authors {
-            Authors::Count(n) => (0..*n).collect(),
-            Authors::List(list) => list.clone(),
+        match self.posts.as_ref().map(|p| &p.authors) {
+            None => Vec::new(),
+            Some(Authors::Count(n)) => (0..*n).collect(),
+            Some(Authors::List(list)) => list.clone(),
         }
     }
 
@@ -230,13 +356,68 @@ pub(crate) struct PeerUsage {
     pub(crate) cpu_pct: f64,
 }
 
-/// Delivery latency percentiles.
-#[derive(Debug, Serialize, Default)]
+/// Latency percentiles (`null` in JSON when nothing was measured).
+#[derive(Debug, Serialize, Default, Clone, Copy)]
 pub(crate) struct Percentiles {
     pub(crate) p50: f64,
     pub(crate) p90: f64,
     pub(crate) p99: f64,
     pub(crate) max: f64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `values` (sorted here), rounded to 0.01.
+    pub(crate) fn of(values: &mut [f64]) -> Percentiles {
+        values.sort_by(f64::total_cmp);
+        let at = |p: f64| {
+            values
+                .get(((values.len().max(1) - 1) as f64 * p).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        Percentiles {
+            p50: round2(at(0.5)),
+            p90: round2(at(0.9)),
+            p99: round2(at(0.99)),
+            max: round2(values.last().copied().unwrap_or(f64::NAN)),
+        }
+    }
+
+    /// Nothing measured.
+    pub(crate) fn none() -> Percentiles {
+        Percentiles {
+            p50: f64::NAN,
+            p90: f64::NAN,
+            p99: f64::NAN,
+            max: f64::NAN,
+        }
+    }
+}
+
+/// Start-up figures of the daemons of a fresh network.
+#[derive(Debug, Serialize, Default)]
+pub(crate) struct DaemonFigures {
+    /// Spawn → first answered `GET /health`, per daemon, empty store.
+    pub(crate) ready_ms: Percentiles,
+    /// Resident set right after the whole network is up (nothing followed or posted yet).
+    pub(crate) idle_rss_mb: Percentiles,
+}
+
+impl DaemonFigures {
+    /// Reads the figures of a network that just came up.
+    pub(crate) fn of(network: &Network) -> DaemonFigures {
+        let mut ready: Vec<f64> = network.peers.iter().map(|p| p.ready_ms).collect();
+        let mut rss: Vec<f64> = network
+            .peers
+            .iter()
+            .filter_map(|p| net::proc_sample(p.pid))
+            .map(|s| s.rss_kb as f64 / 1024.0)
+            .collect();
+        DaemonFigures {
+            ready_ms: Percentiles::of(&mut ready),
+            idle_rss_mb: Percentiles::of(&mut rss),
+        }
+    }
 }
 
 /// The report of a run.
@@ -260,13 +441,91 @@ pub(crate) struct Report {
     pub(crate) post_errors: usize,
     /// Posts not made because their author was down (faults).
     pub(crate) posts_skipped: usize,
-    /// With faults: seconds from the last fault until every live follower held the same head
-    /// as the author for every author it follows; `null` without faults or if never.
+    /// With faults: seconds from the last fault until every live follower held, for every
+    /// author it follows, at least the newest entry that author had acknowledged at the last
+    /// fault (posting may continue meanwhile); `null` without faults or if never.
     pub(crate) converged_s: Option<f64>,
+    /// With faults: whether, at the end of the settle time, every live follower held the
+    /// same head as the author (or the other followers) for every author.
+    pub(crate) heads_agree: Option<bool>,
     pub(crate) sse_resets: u64,
     pub(crate) peer_usage: Vec<PeerUsage>,
+    /// How partitions were made: `deny-list` (each peer refuses the other side's peer ids);
+    /// `null` without partitions.
+    pub(crate) partition_mode: Option<String>,
+    pub(crate) daemon: DaemonFigures,
+    /// `[catchup]`: entries verified and stored per second by the fresh follower.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) catchup_entries_per_s: Option<f64>,
+    /// `[catchup]`: seconds from the follow's acknowledgement to the last entry stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) catchup_s: Option<f64>,
+    /// `[catchup]`: raw single-signature ed25519 verifications per second on one core of this
+    /// machine, measured in the same run (the baseline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) verify_single_per_s: Option<f64>,
+    /// `[catchup]`: `catchup_entries_per_s / verify_single_per_s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) catchup_vs_single_verify: Option<f64>,
+    /// `[lookups]`: head lookup latency as timed by the daemon (`lookup_ms` of
+    /// `GET /api/v1/heads/{did}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lookup_ms: Option<Percentiles>,
+    /// `[lookups]`: the same lookups timed by the client (HTTP round trip included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lookup_client_ms: Option<Percentiles>,
+    /// `[lookups]`: lookups made, and those that found no head or an older head than posted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lookups: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lookup_failures: Option<usize>,
+    /// `[follow_many]`: the follower's figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) follow_many: Option<crate::follow_many::Figures>,
     pub(crate) passed: bool,
     pub(crate) failures: Vec<String>,
+}
+
+impl Report {
+    /// A report of `scenario` with nothing measured yet.
+    pub(crate) fn empty(scenario: &Scenario, network: &Network) -> Report {
+        Report {
+            scenario: scenario.name().to_owned(),
+            peers: scenario.peers,
+            topology: scenario.topology.name().to_owned(),
+            seed: network.seed,
+            authors: 0,
+            posts: 0,
+            expected: 0,
+            delivered: 0,
+            lost: 0,
+            delivered_pct: 100.0,
+            delivery_ms: Percentiles::none(),
+            duration_s: 0.0,
+            up_s: 0.0,
+            ready_s: 0.0,
+            probe_rounds: 0,
+            post_errors: 0,
+            posts_skipped: 0,
+            converged_s: None,
+            heads_agree: None,
+            sse_resets: 0,
+            peer_usage: Vec::new(),
+            partition_mode: None,
+            daemon: DaemonFigures::of(network),
+            catchup_entries_per_s: None,
+            catchup_s: None,
+            verify_single_per_s: None,
+            catchup_vs_single_verify: None,
+            lookup_ms: None,
+            lookup_client_ms: None,
+            lookups: None,
+            lookup_failures: None,
+            follow_many: None,
+            passed: true,
+            failures: Vec::new(),
+        }
+    }
 }
 
 /// What one follower's SSE client has read: entry id → when it was read.
@@ -405,12 +664,45 @@ impl Drop for Readers {
 struct Acked {
     id: String,
     author: usize,
+    seq: u64,
     at: Instant,
+}
+
+/// Whether every live follower of every author holds at least seq `targets[author]` of its
+/// feed.
+async fn caught_up(
+    client: &reqwest::Client,
+    network: &Network,
+    tokens: &[String],
+    live: &[bool],
+    followers: &HashMap<usize, Vec<usize>>,
+    targets: &HashMap<usize, u64>,
+) -> bool {
+    for (&a, &target) in targets {
+        let did = &network.peers[a].author;
+        for &f in followers[&a].iter().filter(|&&f| live[f]) {
+            match head_seq(client, &network.peers[f].api, &tokens[f], did).await {
+                Some(seq) if seq >= target => {}
+                _ => return false,
+            }
+        }
+    }
+    true
 }
 
 /// Runs a scenario on a fresh network in `dir`; the network is stopped before this returns
 /// (also on error, through `Network`'s drop).
 pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<Report> {
+    if let Some(catchup) = &scenario.catchup {
+        return crate::catchup::run(scenario, catchup, kith, dir).await;
+    }
+    if let Some(lookups) = &scenario.lookups {
+        return crate::lookup::run(scenario, lookups, kith, dir).await;
+    }
+    let posts = scenario
+        .posts
+        .as_ref()
+        .ok_or_else(|| anyhow!("the scenario has no `[posts]`"))?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(16)
         .build()?;
@@ -441,6 +733,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
     )
     .await?;
     let up_s = started.elapsed().as_secs_f64();
+    let mut report = Report::empty(scenario, &network);
     let tokens: Vec<String> = network
         .peers
         .iter()
@@ -487,6 +780,10 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
         }
     }))
     .await?;
+    if let Some(many) = &scenario.follow_many {
+        report.follow_many =
+            Some(crate::follow_many::follow_and_idle(many, &client, &network, &tokens).await?);
+    }
 
     // Ready: rounds of one probe post per author until a round reaches every follower
     // within the probe window.
@@ -561,18 +858,17 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
         network.peers.iter().map(|p| p.api.clone()).collect(),
     ));
     let down: Arc<Mutex<Vec<bool>>> = Arc::new(Mutex::new(vec![false; scenario.peers]));
-    let gap = Duration::from_secs_f64(1.0 / scenario.posts.rate_per_s);
+    let gap = Duration::from_secs_f64(1.0 / posts.rate_per_s);
     // Three times the planned posting time, plus 30 s: a daemon that acknowledges posts
     // slowly ends the posting instead of stretching the run without bound.
-    let posting_deadline =
-        gap * (3 * scenario.posts.posts_per_author as u32) + Duration::from_secs(30);
+    let posting_deadline = gap * (3 * posts.posts_per_author as u32) + Duration::from_secs(30);
     let posters = futures::future::join_all(authors.iter().map(|&a| {
         let client = &client;
         let token = tokens[a].clone();
         let acked = Arc::clone(&acked);
         let apis = Arc::clone(&apis);
         let down = Arc::clone(&down);
-        let count = scenario.posts.posts_per_author;
+        let count = posts.posts_per_author;
         async move {
             let (mut errors, mut skipped) = (0, 0);
             let mut interval = tokio::time::interval(gap);
@@ -610,6 +906,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
                             acked.push(Acked {
                                 id: id.to_owned(),
                                 author: a,
+                                seq: entry["seq"].as_u64().unwrap_or(0),
                                 at,
                             });
                         }
@@ -624,6 +921,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
         }
     }));
     let mut restarted: Vec<usize> = Vec::new();
+    let mut partitioned = false;
     let faults = async {
         let mut last_fault = None;
         for fault in &scenario.faults {
@@ -640,7 +938,12 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
                 );
             }
             for &r in &fault.restart {
-                network.restart(r, &client).await?;
+                // Through peers that run now: its original bootstrap peers may be down.
+                let live: Vec<usize> = down
+                    .lock()
+                    .map(|d| (0..d.len()).filter(|&p| !d[p] && p != r).collect())
+                    .unwrap_or_default();
+                network.restart(r, &live, &client).await?;
                 let api = network.peers[r].api.clone();
                 if inboxes.contains_key(&r) {
                     readers
@@ -659,12 +962,58 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
                     measure_start.elapsed().as_secs_f64()
                 );
             }
+            let live: Vec<bool> = down
+                .lock()
+                .map(|d| d.iter().map(|d| !d).collect())
+                .unwrap_or_default();
+            if !fault.partition.is_empty() {
+                partition(&client, &network, &tokens, &fault.partition, &live).await?;
+                partitioned = true;
+                out!(
+                    "{:>6.2} s: partitioned into {}",
+                    measure_start.elapsed().as_secs_f64(),
+                    fault
+                        .partition
+                        .iter()
+                        .map(|g| format!("{g:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                );
+            }
+            if fault.heal {
+                heal(&client, &network, &tokens, &live).await?;
+                out!("{:>6.2} s: healed", measure_start.elapsed().as_secs_f64());
+            }
             last_fault = Some(Instant::now());
         }
-        anyhow::Ok(last_fault)
+        // Recovery: every live follower holds everything its authors had acknowledged at
+        // the last fault (posting may go on meanwhile, so heads never stand still).
+        let Some(fault_at) = last_fault else {
+            return anyhow::Ok((None, None));
+        };
+        let mut targets: HashMap<usize, u64> = HashMap::new();
+        for post in acked.lock().map_err(|_| anyhow!("poisoned"))?.iter() {
+            let target = targets.entry(post.author).or_default();
+            *target = (*target).max(post.seq);
+        }
+        let deadline = Duration::from_secs_f64(scenario.expect.settle_s)
+            .max(posting_deadline.saturating_sub(measure_start.elapsed()));
+        loop {
+            let live: Vec<bool> = down
+                .lock()
+                .map(|d| d.iter().map(|d| !d).collect())
+                .unwrap_or_default();
+            if caught_up(&client, &network, &tokens, &live, &followers, &targets).await {
+                return Ok((Some(fault_at), Some(Instant::now())));
+            }
+            if fault_at.elapsed() > deadline {
+                return Ok((Some(fault_at), None));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     };
-    let (posted, last_fault) = tokio::join!(posters, faults);
-    let last_fault = last_fault?;
+    let (posted, recovery) = tokio::join!(posters, faults);
+    let (last_fault, recovered_at) = recovery?;
     let post_errors: usize = posted.iter().map(|p| p.1).sum();
     let posts_skipped: usize = posted.iter().map(|p| p.2).sum();
     let acked = std::mem::take(&mut *acked.lock().map_err(|_| anyhow!("poisoned"))?);
@@ -684,7 +1033,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
     // the author's API refused counts as lost.
     let attempted: HashMap<usize, usize> = posted
         .iter()
-        .map(|&(a, _, skipped)| (a, scenario.posts.posts_per_author - skipped))
+        .map(|&(a, _, skipped)| (a, posts.posts_per_author - skipped))
         .collect();
     let expected: usize = authors
         .iter()
@@ -754,10 +1103,11 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
         tokio::time::sleep(Duration::from_millis(50)).await;
         delivered = count_delivered(&stored);
     }
-    let converged_s = match (last_fault, converged_at) {
+    let converged_s = match (last_fault, recovered_at) {
         (Some(fault), Some(at)) => Some(round2(at.duration_since(fault).as_secs_f64())),
         _ => None,
     };
+    let heads_agree = last_fault.map(|_| converged_at.is_some());
     let after: Vec<Option<net::ProcSample>> = network
         .peers
         .iter()
@@ -800,7 +1150,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
         .values()
         .map(|i| i.lock().map_or(0, |r| r.resets))
         .sum();
-    let peer_usage = network
+    let peer_usage: Vec<PeerUsage> = network
         .peers
         .iter()
         .enumerate()
@@ -856,34 +1206,102 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
     {
         failures.push(format!("p99 {} ms > max_p99_ms {max}", delivery_ms.p99));
     }
-    Ok(Report {
-        scenario: scenario.name().to_owned(),
-        peers: scenario.peers,
-        topology: scenario.topology.name().to_owned(),
-        seed: network.seed,
-        authors: authors.len(),
-        posts: authors.len() * scenario.posts.posts_per_author,
-        expected,
-        delivered,
-        lost,
-        delivered_pct: round2(delivered_pct),
-        delivery_ms,
-        duration_s: round2(duration_s),
-        up_s: round2(up_s),
-        ready_s: round2(ready_s),
-        probe_rounds,
-        post_errors,
-        posts_skipped,
-        converged_s,
-        sse_resets,
-        peer_usage,
-        passed: failures.is_empty(),
-        failures,
-    })
+    if let Some(max) = scenario.expect.max_converged_s
+        && last_fault.is_some()
+        && converged_s.is_none_or(|c| c > max)
+    {
+        failures.push(match converged_s {
+            Some(c) => format!("converged {c} s after the last fault > max_converged_s {max}"),
+            None => format!(
+                "not converged within settle_s {} after the last fault",
+                scenario.expect.settle_s
+            ),
+        });
+    }
+    if let (Some(many), Some(figures)) = (&scenario.follow_many, report.follow_many.as_mut()) {
+        let usage = &peer_usage[many.follower];
+        figures.end_rss_mb = usage.rss_mb;
+        failures.extend(crate::follow_many::check(&scenario.expect, figures));
+    }
+    if heads_agree == Some(false) {
+        failures.push(format!(
+            "the live followers' heads did not agree within settle_s {}",
+            scenario.expect.settle_s
+        ));
+    }
+    report.authors = authors.len();
+    report.posts = authors.len() * posts.posts_per_author;
+    report.expected = expected;
+    report.delivered = delivered;
+    report.lost = lost;
+    report.delivered_pct = round2(delivered_pct);
+    report.delivery_ms = delivery_ms;
+    report.duration_s = round2(duration_s);
+    report.up_s = round2(up_s);
+    report.ready_s = round2(ready_s);
+    report.probe_rounds = probe_rounds;
+    report.post_errors = post_errors;
+    report.posts_skipped = posts_skipped;
+    report.converged_s = converged_s;
+    report.heads_agree = heads_agree;
+    report.sse_resets = sse_resets;
+    report.peer_usage = peer_usage;
+    report.partition_mode = partitioned.then(|| "deny-list".to_owned());
+    report.passed = failures.is_empty();
+    report.failures = failures;
+    Ok(report)
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// Every peer in a group of `groups` denies every peer of the other groups; returns how
+/// many peers were told.
+async fn partition(
+    client: &reqwest::Client,
+    network: &Network,
+    tokens: &[String],
+    groups: &[Vec<usize>],
+    live: &[bool],
+) -> Result<usize> {
+    let mut told = 0;
+    for (g, group) in groups.iter().enumerate() {
+        let others: Vec<&str> = groups
+            .iter()
+            .enumerate()
+            .filter(|&(o, _)| o != g)
+            .flat_map(|(_, other)| other.iter().map(|&p| network.peers[p].peer_id.as_str()))
+            .collect();
+        for &p in group.iter().filter(|&&p| live[p]) {
+            net::post_json(
+                client,
+                &network.peers[p].api,
+                &tokens[p],
+                "/api/v1/denied-peers",
+                &json!({ "peers": others }),
+            )
+            .await
+            .with_context(|| format!("peer {p}: denying the other side of the partition"))?;
+            told += 1;
+        }
+    }
+    Ok(told)
+}
+
+/// Every running peer forgets its denied peers.
+async fn heal(
+    client: &reqwest::Client,
+    network: &Network,
+    tokens: &[String],
+    live: &[bool],
+) -> Result<()> {
+    for (p, peer) in network.peers.iter().enumerate().filter(|&(p, _)| live[p]) {
+        net::delete_json(client, &peer.api, &tokens[p], "/api/v1/denied-peers")
+            .await
+            .with_context(|| format!("peer {p}: healing the partition"))?;
+    }
+    Ok(())
 }
 
 /// Prints a report for people.
@@ -935,6 +1353,39 @@ pub(crate) fn print(report: &Report) {
     out!(
         "per peer: rss mean {rss_mean:.1} MB, max {rss_max:.1} MB; cpu mean {cpu_mean:.1} %, max {cpu_max:.1} % (of one core, during posting)"
     );
+    out!(
+        "daemons at start: ready p50 {:.1} ms, max {:.1} ms; idle rss p50 {:.1} MB, max {:.1} MB",
+        report.daemon.ready_ms.p50,
+        report.daemon.ready_ms.max,
+        report.daemon.idle_rss_mb.p50,
+        report.daemon.idle_rss_mb.max
+    );
+    if let (Some(rate), Some(secs), Some(base), Some(ratio)) = (
+        report.catchup_entries_per_s,
+        report.catchup_s,
+        report.verify_single_per_s,
+        report.catchup_vs_single_verify,
+    ) {
+        out!(
+            "catch-up: {rate:.0} entries/s ({secs:.2} s); single verify {base:.0}/s; ratio {ratio:.2}"
+        );
+    }
+    if let (Some(ms), Some(client_ms)) = (report.lookup_ms, report.lookup_client_ms) {
+        out!(
+            "lookups: {} made, {} failed; daemon p50 {:.2} / p90 {:.2} / p99 {:.2} / max {:.2} ms; client p50 {:.2} / p99 {:.2} ms",
+            report.lookups.unwrap_or(0),
+            report.lookup_failures.unwrap_or(0),
+            ms.p50,
+            ms.p90,
+            ms.p99,
+            ms.max,
+            client_ms.p50,
+            client_ms.p99
+        );
+    }
+    if let Some(mode) = &report.partition_mode {
+        out!("partitions made by: {mode}");
+    }
     if let Some(converged) = report.converged_s {
         out!("converged {converged:.2} s after the last fault");
     }

@@ -213,3 +213,84 @@ fn a_killed_follower_that_restarts_catches_up() {
         assert!(!alive(pid), "pid {pid} survived the run");
     }
 }
+
+/// Runs `kith-testnet run` on a scenario written to a temporary file; the report, and
+/// whether every daemon of the run is gone.
+fn run_scenario(name: &str, text: &str) -> Value {
+    let root = tempfile::tempdir().unwrap();
+    let scenario = root.path().join(format!("{name}.toml"));
+    std::fs::write(&scenario, text).unwrap();
+    let dir = root.path().join("run");
+    let out = root.path().join("report.json");
+    ok(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--check",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let peers: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("peers.json")).unwrap()).unwrap();
+    for peer in peers {
+        let pid = peer["pid"].as_u64().unwrap();
+        assert!(!alive(pid), "pid {pid} survived the run");
+    }
+    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+}
+
+#[test]
+fn a_fresh_follower_catches_up_a_preloaded_feed() {
+    let report = run_scenario(
+        "catchup",
+        "peers = 2\n\n[catchup]\nauthor = 0\nfollower = 1\nentries = 3000\n\n\
+         [expect]\nsettle_s = 60\n",
+    );
+    assert_eq!(report["expected"], 3000, "{report}");
+    assert_eq!(report["delivered"], 3000, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+    assert!(report["catchup_entries_per_s"].as_f64().unwrap() > 0.0);
+    assert!(report["verify_single_per_s"].as_f64().unwrap() > 0.0);
+    assert!(report["catchup_vs_single_verify"].as_f64().is_some());
+    assert!(report["daemon"]["ready_ms"]["p50"].as_f64().unwrap() > 0.0);
+    assert!(report["daemon"]["idle_rss_mb"]["p50"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn posts_made_during_a_partition_arrive_after_the_heal() {
+    // Peers 0 and 1 on one side, 2 and 3 on the other; both sides post during the split.
+    let report = run_scenario(
+        "split",
+        "peers = 4\ntopology = \"chain\"\n\n[posts]\nauthors = [0, 3]\nposts_per_author = 30\n\
+         rate_per_s = 10\n\n[follows]\nall = true\n\n[[faults]]\nat_s = 0.5\n\
+         partition = [[0, 1], [2, 3]]\n\n[[faults]]\nat_s = 2.0\nheal = true\n\n\
+         [expect]\nsettle_s = 60\n",
+    );
+    assert_eq!(report["partition_mode"], "deny-list", "{report}");
+    assert_eq!(report["expected"], 180, "{report}");
+    assert_eq!(report["delivered"], 180, "{report}");
+    assert_eq!(report["heads_agree"], true, "{report}");
+    assert!(report["converged_s"].as_f64().is_some(), "{report}");
+    // Some posts could only cross after the heal: the slowest delivery spans the split.
+    assert!(
+        report["delivery_ms"]["max"].as_f64().unwrap() > 500.0,
+        "{report}"
+    );
+}
+
+#[test]
+fn head_lookups_from_every_peer_find_the_heads() {
+    let report = run_scenario(
+        "lookups",
+        "peers = 5\ntopology = \"chain\"\n\n[lookups]\nauthors = 5\ncount = 12\n\n\
+         [expect]\nmin_delivered_pct = 100\n",
+    );
+    assert_eq!(report["lookups"], 12, "{report}");
+    assert_eq!(report["lookup_failures"], 0, "{report}");
+    assert!(
+        report["lookup_ms"]["p50"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert!(report["lookup_client_ms"]["p50"].as_f64().unwrap() > 0.0);
+}

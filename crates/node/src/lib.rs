@@ -16,6 +16,7 @@
 
 mod error;
 mod node;
+mod resync;
 mod sync;
 
 pub use error::NodeError;
