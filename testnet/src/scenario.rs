@@ -1350,9 +1350,11 @@ pub(crate) fn print(report: &Report) {
     };
     let (rss_mean, rss_max) = stats(&rss);
     let (cpu_mean, cpu_max) = stats(&cpu);
-    out!(
-        "per peer: rss mean {rss_mean:.1} MB, max {rss_max:.1} MB; cpu mean {cpu_mean:.1} %, max {cpu_max:.1} % (of one core, during posting)"
-    );
+    if !report.peer_usage.is_empty() {
+        out!(
+            "per peer: rss mean {rss_mean:.1} MB, max {rss_max:.1} MB; cpu mean {cpu_mean:.1} %, max {cpu_max:.1} % (measured phase)"
+        );
+    }
     out!(
         "daemons at start: ready p50 {:.1} ms, max {:.1} ms; idle rss p50 {:.1} MB, max {:.1} MB",
         report.daemon.ready_ms.p50,

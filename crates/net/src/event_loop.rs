@@ -57,7 +57,10 @@ struct HeadQuery {
     best: Option<FeedHead>,
     /// Remote peers that answered, with the seq they had.
     answers: Vec<(PeerId, u64)>,
-    reply: oneshot::Sender<Result<Option<FeedHead>, NetError>>,
+    /// Taken when the answer is sent (early, for a quick lookup).
+    reply: Option<oneshot::Sender<Result<Option<FeedHead>, NetError>>>,
+    /// Answer at the first valid remote answer.
+    quick: bool,
 }
 
 struct ProvidersQuery {
@@ -317,7 +320,7 @@ impl EventLoop {
                     }
                 }
             }
-            Command::GetHead(author, reply) => {
+            Command::GetHead(author, quick, reply) => {
                 let id = self
                     .swarm
                     .behaviour_mut()
@@ -328,7 +331,8 @@ impl EventLoop {
                     HeadQuery {
                         best: None,
                         answers: Vec::new(),
-                        reply,
+                        reply: Some(reply),
+                        quick,
                     },
                 );
             }
@@ -786,6 +790,14 @@ impl EventLoop {
         if better {
             query.best = Some(head);
         }
+        // A quick lookup answers with the first remote answer (or our copy, if newer); our
+        // own copy alone is not enough, it may be an old cached one.
+        if query.quick
+            && peer.is_some()
+            && let Some(reply) = query.reply.take()
+        {
+            let _ = reply.send(Ok(query.best.clone()));
+        }
     }
 
     fn finish_head_query(&mut self, id: QueryId) {
@@ -820,7 +832,9 @@ impl EventLoop {
                 kad.put_record_to(record, stale.into_iter(), Quorum::One);
             }
         }
-        let _ = query.reply.send(Ok(query.best));
+        if let Some(reply) = query.reply {
+            let _ = reply.send(Ok(query.best));
+        }
     }
 
     fn on_providers(

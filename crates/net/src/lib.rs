@@ -191,8 +191,10 @@ pub(crate) enum Command {
     Publish(AuthorId, Vec<u8>, oneshot::Sender<Result<bool, NetError>>),
     Report(MessageId, PeerId, MessageAcceptance),
     PutHead(FeedHead, oneshot::Sender<Result<(), NetError>>),
+    /// The bool: answer at the first remote answer (the query goes on for read repair).
     GetHead(
         AuthorId,
+        bool,
         oneshot::Sender<Result<Option<FeedHead>, NetError>>,
     ),
     Provide(AuthorId, oneshot::Sender<Result<(), NetError>>),
@@ -304,7 +306,16 @@ impl NetHandle {
     /// Looks an author's head up on the DHT: every answer is validated, the highest seq
     /// wins, and peers that answered with an older head are sent the newest one.
     pub async fn get_head(&self, author: AuthorId) -> Result<Option<FeedHead>, NetError> {
-        self.ask(|r| Command::GetHead(author, r)).await?
+        self.ask(|r| Command::GetHead(author, false, r)).await?
+    }
+
+    /// Like [`get_head`](Self::get_head), but answers as soon as one remote peer has answered
+    /// with a valid head: the best of that answer and this peer's own copy. The query goes on
+    /// in the background, so stale copies are still repaired and the newest head cached here.
+    /// A newer head held only by peers that answer later is missed; the answer is
+    /// `Ok(None)` only after the whole query found nothing.
+    pub async fn get_head_quick(&self, author: AuthorId) -> Result<Option<FeedHead>, NetError> {
+        self.ask(|r| Command::GetHead(author, true, r)).await?
     }
 
     /// Announces this peer as a holder of `author`'s feed.

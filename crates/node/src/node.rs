@@ -388,7 +388,7 @@ impl Node {
             .await
             .map_err(|_| NodeError::Stopped)?;
         let started = Instant::now();
-        let head = self.inner.net.get_head(author).await?;
+        let head = self.inner.net.get_head_quick(author).await?;
         Ok(HeadLookup {
             head,
             elapsed: started.elapsed(),
