@@ -3,8 +3,11 @@
 //! Everything that arrives is verified before the store sees it (`validate_batch`); the
 //! store then decides how it fits the feed (next, duplicate, gap, fork). Gaps are filled by
 //! fetching ranges of up to 512 entries from a peer that has them: the peer that sent the
-//! entry after the gap, else the feed's providers found on the DHT.
+//! entry after the gap, else the feed's providers found on the DHT. A catch-up from one peer
+//! is a pipeline: the next range is on the wire while earlier ones are verified (on the
+//! blocking pool) and committed (by the store's writer thread), a few responses at most.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,18 +26,6 @@ const MAX_PROVIDERS_TRIED: usize = 4;
 const OWN_HEAD_LOOKUP: Duration = Duration::from_secs(3);
 /// Most range requests in one catch-up from one peer (512 entries each).
 const MAX_ROUNDS_PER_PEER: usize = 4096;
-
-/// Stores verified entries received from the network and tells API clients about every
-/// entry that became part of a feed. A gap is filled from `source` (or providers).
-pub(crate) async fn store_received(
-    node: &Node,
-    entries: Vec<VerifiedEntry>,
-    source: Option<PeerId>,
-) {
-    if let Some(ticket) = submit_in_order(node, &entries).await {
-        finish_received(node, entries, ticket, source).await;
-    }
-}
 
 /// Queues entries for the store. Requests are appended in queue order, so entries submitted
 /// one after another (gossip of one feed) reach the store in the order they arrived.
@@ -65,26 +56,41 @@ pub(crate) async fn submit_in_order(
 }
 
 /// Waits for a submitted batch and tells API clients about every entry that became part of
-/// a feed. A gap is filled from `source` (or providers).
+/// a feed. A gap is filled from `source` (or providers). Returns how many entries became
+/// part of their feed.
 pub(crate) async fn finish_received(
     node: &Node,
     entries: Vec<VerifiedEntry>,
     ticket: kith_store::Ticket,
     source: Option<PeerId>,
-) {
+) -> u64 {
+    finish_results(node, entries, ticket.await, source)
+}
+
+/// Tells API clients about every entry of a committed batch that became part of a feed and
+/// starts filling gaps. Returns how many entries became part of their feed (with buffered
+/// successors they released).
+fn finish_results(
+    node: &Node,
+    entries: Vec<VerifiedEntry>,
+    results: Result<Vec<kith_store::AppendResult>, StoreError>,
+    source: Option<PeerId>,
+) -> u64 {
     let inner = &node.inner;
-    let results = match ticket.await {
+    let results = match results {
         Ok(results) => results,
         Err(e) => {
             warn!("store failed: {e}");
-            return;
+            return 0;
         }
     };
+    let mut appended = 0;
     let mut gaps: Vec<AuthorId> = Vec::new();
     for (entry, result) in entries.into_iter().zip(results) {
         match result {
             Ok(AppendOutcome::Appended { drained }) => {
                 let (author, seq) = (entry.author(), entry.seq());
+                appended += 1 + drained;
                 provide_once(node, author);
                 if let Ok(mut heard) = inner.last_heard.lock() {
                     heard.insert(author, std::time::Instant::now());
@@ -109,6 +115,7 @@ pub(crate) async fn finish_received(
     for author in gaps {
         spawn_catch_up(node, author, source);
     }
+    appended
 }
 
 fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize) {
@@ -149,37 +156,6 @@ pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<Pe
             Ok(0) => {}
             Ok(n) => info!("caught up {n} entries of {author}"),
             Err(e) => debug!("catch-up of {author} incomplete: {e}"),
-        }
-    });
-}
-
-/// Catches up every followed author every `interval` (heads may have moved while we were
-/// not connected to anyone who gossiped them).
-pub(crate) fn spawn_periodic(node: &Node, interval: Duration) {
-    let node = node.clone();
-    let mut stop = node.inner.stop.subscribe();
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.tick().await;
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = stop.changed() => return,
-            }
-            let Ok(following) = node.inner.store.following(&node.inner.author) else {
-                continue;
-            };
-            for author in following {
-                // A feed that grew by gossip during the last interval is current enough;
-                // asking the DHT about every followed feed every time would cost a few
-                // queries per feed and peer.
-                let fresh = node.inner.last_heard.lock().is_ok_and(|heard| {
-                    heard.get(&author).is_some_and(|at| at.elapsed() < interval)
-                });
-                if !fresh {
-                    spawn_catch_up(&node, author, None);
-                }
-            }
         }
     });
 }
@@ -294,57 +270,208 @@ fn local_seq(store: &Store, author: &AuthorId) -> Result<u64, StoreError> {
 
 /// Fetches `author`'s entries after our head from `peer`, a range at a time, until the peer
 /// has no more.
+///
+/// A pipeline: the next range is asked for as soon as a response arrives, from the seq
+/// after its last entry, while earlier responses are verified (off the async threads, in
+/// parallel if several wait) and committed by the store's writer. Responses are submitted
+/// to the store in the order they were asked for, and only once verified, so the feed's
+/// chain rules see them as a sequential fetch would. At most [`FETCH_PIPELINE`] responses
+/// are held at once (being fetched, verified or committed).
+///
+/// A response with an invalid entry or another author's entry ends the fetch from this
+/// peer: nothing of that response or of any later one is stored (earlier responses, already
+/// verified and submitted, are kept). If a committed response does not extend the feed as
+/// far as it should (a gap, a fork, refused entries), nothing more is submitted ahead of it:
+/// the responses in flight are dropped and, if the feed grew, asking starts again after
+/// the new head; if it did not grow, the fetch ends.
 async fn fetch_from(node: &Node, author: AuthorId, peer: PeerId) -> Result<u64, String> {
     let inner = &node.inner;
     let mut added = 0;
-    for _ in 0..MAX_ROUNDS_PER_PEER {
-        let from = local_seq(&inner.store, &author).map_err(|e| e.to_string())? + 1;
-        // The DHT head may lag behind (heads are announced a moment after posting): keep
-        // asking this peer until it has nothing more, whatever the head said.
-        inner
-            .fetch_requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let response = inner
-            .net
-            .fetch(peer, FetchRequest::range(&author, from, MAX_FETCH_ENTRIES))
-            .await
-            .map_err(|e| e.to_string())?;
-        if response.entries.is_empty() {
-            break;
-        }
-        let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
-        let mut verified = Vec::with_capacity(envelopes.len());
-        let mut problem = None;
-        for result in validate_batch(&envelopes, now_ms()) {
-            match result {
-                // Only the feed asked for: a peer cannot slip other authors' entries in.
-                Ok(entry) if entry.author() == author => verified.push(entry),
-                Ok(_) => problem = Some(format!("{peer} answered with another author's entries")),
-                Err(e) => problem = Some(format!("{peer} sent an invalid entry: {e}")),
+    let mut next = local_seq(&inner.store, &author).map_err(|e| e.to_string())? + 1;
+    let mut requests = 0;
+    // The range request on the wire, with its first seq.
+    let mut fetching: Option<(u64, FetchFuture<'_>)> = None;
+    // Responses being verified, oldest first.
+    let mut checking: VecDeque<Checking> = VecDeque::new();
+    // Verified responses submitted to the store, oldest first.
+    let mut storing: VecDeque<Storing> = VecDeque::new();
+    // The peer may have more after `next`.
+    let mut more = true;
+    // A committed response fell short of the head it should have reached: ask again from
+    // the new head once everything submitted is committed, if the feed grew.
+    let mut resync: Option<bool> = None;
+    let mut error: Option<String> = None;
+    loop {
+        if resync.is_some() && storing.is_empty() && checking.is_empty() {
+            let grew = resync.take().unwrap_or(false);
+            if grew && error.is_none() {
+                next = local_seq(&inner.store, &author).map_err(|e| e.to_string())? + 1;
+                // Responses were dropped: whether the peer has more is not known.
+                more = true;
+            } else {
+                more = false;
             }
         }
-        if let Some(problem) = problem {
-            // Nothing from a peer that lies is stored, not even its valid entries: the
-            // next provider is asked instead.
-            let rejected = (envelopes.len() - verified.len()) as u64;
+        // The DHT head may lag behind (heads are announced a moment after posting): keep
+        // asking this peer until it has nothing more, whatever the head said.
+        if fetching.is_none()
+            && more
+            && resync.is_none()
+            && requests < MAX_ROUNDS_PER_PEER
+            && checking.len() + storing.len() < FETCH_PIPELINE
+        {
+            requests += 1;
             inner
-                .fetch_rejected
-                .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
-            return Err(problem);
+                .fetch_requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let request = FetchRequest::range(&author, next, MAX_FETCH_ENTRIES);
+            fetching = Some((next, Box::pin(inner.net.fetch(peer, request))));
         }
-        let before = from - 1;
-        store_received(node, verified, None).await;
-        let now = local_seq(&inner.store, &author).map_err(|e| e.to_string())?;
-        if now <= before {
-            // Nothing chained on: the peer's entries do not extend what we hold.
+        if fetching.is_none() && checking.is_empty() && storing.is_empty() {
             break;
         }
-        added += now - before;
-        if !response.more && response.entries.len() < MAX_FETCH_ENTRIES as usize {
-            break;
+        tokio::select! {
+            // Oldest work first: commits, then verifications, then the network.
+            biased;
+            results = async { (&mut storing.front_mut().expect("guarded").ticket).await },
+                if !storing.is_empty() =>
+            {
+                let Some(batch) = storing.pop_front() else { continue };
+                let appended = finish_results(node, batch.entries, results, None);
+                added += appended;
+                if let Some(grew) = resync.as_mut() {
+                    *grew |= appended > 0;
+                } else if local_seq(&inner.store, &author).map_err(|e| e.to_string())?
+                    < batch.last
+                {
+                    // Out of step with the peer: what is on the wire or being verified was
+                    // asked for from the wrong place.
+                    fetching = None;
+                    checking.clear();
+                    resync = Some(appended > 0);
+                }
+            }
+            checked = async { (&mut checking.front_mut().expect("guarded").task).await },
+                if !checking.is_empty() =>
+            {
+                let Some(batch) = checking.pop_front() else { continue };
+                match checked {
+                    Ok(Ok(verified)) => match submit_in_order(node, &verified).await {
+                        Some(ticket) => storing.push_back(Storing {
+                            last: batch.from + verified.len() as u64 - 1,
+                            entries: verified,
+                            ticket,
+                        }),
+                        None => {
+                            error = Some("the store refused the entries".into());
+                            fetching = None;
+                            more = false;
+                            checking.clear();
+                        }
+                    },
+                    Ok(Err((problem, rejected))) => {
+                        // Nothing from a peer that lies is stored, not even its valid
+                        // entries, nor anything it sent after: the next provider is asked
+                        // instead.
+                        inner
+                            .fetch_rejected
+                            .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+                        error = Some(problem);
+                        fetching = None;
+                        more = false;
+                        checking.clear();
+                    }
+                    Err(e) => {
+                        error = Some(format!("verification failed: {e}"));
+                        fetching = None;
+                        more = false;
+                        checking.clear();
+                    }
+                }
+            }
+            response = async { fetching.as_mut().expect("guarded").1.as_mut().await },
+                if fetching.is_some() =>
+            {
+                let Some((from, _)) = fetching.take() else { continue };
+                let response = match response {
+                    Ok(response) => response,
+                    Err(e) => {
+                        // Keep what arrived before; ask no more.
+                        error = Some(e.to_string());
+                        more = false;
+                        continue;
+                    }
+                };
+                let count = response.entries.len();
+                if count == 0 {
+                    more = false;
+                    continue;
+                }
+                if !response.more && count < MAX_FETCH_ENTRIES as usize {
+                    more = false;
+                }
+                next = from + count as u64;
+                let peer_name = peer.to_string();
+                checking.push_back(Checking {
+                    from,
+                    task: tokio::task::spawn_blocking(move || {
+                        verify_response(&response, author, &peer_name)
+                    }),
+                });
+            }
         }
     }
-    Ok(added)
+    match error {
+        Some(error) => Err(error),
+        None => Ok(added),
+    }
+}
+
+/// Responses of one catch-up held at once: the one being fetched, those being verified and
+/// those being committed. Each is at most [`MAX_FETCH_ENTRIES`] entries and
+/// [`FETCH_RESPONSE_BUDGET`] bytes (plus the copy the store's queue holds).
+const FETCH_PIPELINE: usize = 4;
+
+type FetchFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<FetchResponse, kith_net::NetError>> + Send + 'a>,
+>;
+
+/// A response being verified.
+struct Checking {
+    from: u64,
+    task: tokio::task::JoinHandle<Result<Vec<VerifiedEntry>, (String, u64)>>,
+}
+
+/// A verified response being committed.
+struct Storing {
+    /// The seq our head reaches once it is stored.
+    last: u64,
+    entries: Vec<VerifiedEntry>,
+    ticket: kith_store::Ticket,
+}
+
+/// Verifies a range response of `author`'s feed (run off the async threads). Every entry
+/// must be valid and `author`'s; otherwise the problem and how many entries were bad.
+fn verify_response(
+    response: &FetchResponse,
+    author: AuthorId,
+    peer: &str,
+) -> Result<Vec<VerifiedEntry>, (String, u64)> {
+    let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
+    let mut verified = Vec::with_capacity(envelopes.len());
+    let mut problem = None;
+    for result in validate_batch(&envelopes, now_ms()) {
+        match result {
+            // Only the feed asked for: a peer cannot slip other authors' entries in.
+            Ok(entry) if entry.author() == author => verified.push(entry),
+            Ok(_) => problem = Some(format!("{peer} answered with another author's entries")),
+            Err(e) => problem = Some(format!("{peer} sent an invalid entry: {e}")),
+        }
+    }
+    match problem {
+        Some(problem) => Err((problem, (envelopes.len() - verified.len()) as u64)),
+        None => Ok(verified),
+    }
 }
 
 /// Answers a fetch request from the store.
