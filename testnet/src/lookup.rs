@@ -217,6 +217,7 @@ pub(crate) async fn run(
         .collect();
     let failed = outcomes.iter().filter(|o| !o.found).count();
     let lookup_ms = Percentiles::of(&mut daemon_ms);
+    report.samples_ms = daemon_ms;
     report.duration_s = round2(measure_start.elapsed().as_secs_f64());
     report.authors = lookups.authors;
     report.posts = lookups.authors;

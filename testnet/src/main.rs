@@ -17,6 +17,7 @@ mod follow_many;
 mod lookup;
 mod net;
 mod scenario;
+mod svg;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -81,6 +82,9 @@ enum Command {
         /// Exit 1 when the scenario's [expect] is not met.
         #[arg(long)]
         check: bool,
+        /// Also draw the latency CDF (delivery, or lookups) as an SVG here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
         /// The kith binary.
         #[arg(long, env = "KITH_BIN")]
         kith: Option<PathBuf>,
@@ -220,15 +224,17 @@ async fn execute(command: Command) -> Result<ExitCode> {
             scenario,
             out,
             check,
+            svg,
             kith,
             dir,
-        } => run(&scenario, out, check, kith.as_deref(), dir).await,
+        } => run(&scenario, out, svg, check, kith.as_deref(), dir).await,
     }
 }
 
 async fn run(
     path: &Path,
     out: Option<PathBuf>,
+    svg: Option<PathBuf>,
     check: bool,
     kith: Option<&Path>,
     dir: Option<PathBuf>,
@@ -251,6 +257,20 @@ async fn run(
     if let Some(out) = &out {
         scenario::write(&report, out)?;
         out!("report written to {}", out.display());
+    }
+    if let Some(svg) = &svg {
+        if report.samples_ms.is_empty() {
+            out!("no latency samples in this scenario; no SVG written");
+        } else {
+            let what = if report.lookup_ms.is_some() {
+                "head lookup latency"
+            } else {
+                "delivery latency, post ack to follower SSE event"
+            };
+            let title = format!("{}: {} peers", report.scenario, report.peers);
+            svg::write_cdf(svg, &title, what, &report.samples_ms)?;
+            out!("latency CDF written to {}", svg.display());
+        }
     }
     Ok(if check && !report.passed {
         ExitCode::FAILURE

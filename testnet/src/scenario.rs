@@ -482,6 +482,9 @@ pub(crate) struct Report {
     /// `[follow_many]`: the follower's figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) follow_many: Option<crate::follow_many::Figures>,
+    /// The latency samples behind `delivery_ms` (or `lookup_ms`), for `--svg`.
+    #[serde(skip)]
+    pub(crate) samples_ms: Vec<f64>,
     pub(crate) passed: bool,
     pub(crate) failures: Vec<String>,
 }
@@ -522,6 +525,7 @@ impl Report {
             lookups: None,
             lookup_failures: None,
             follow_many: None,
+            samples_ms: Vec::new(),
             passed: true,
             failures: Vec::new(),
         }
@@ -1236,6 +1240,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
     report.lost = lost;
     report.delivered_pct = round2(delivered_pct);
     report.delivery_ms = delivery_ms;
+    report.samples_ms = ms;
     report.duration_s = round2(duration_s);
     report.up_s = round2(up_s);
     report.ready_s = round2(ready_s);

@@ -179,7 +179,7 @@ pub(crate) fn spawn(node: &Node, base: Duration) {
                 });
                 match due {
                     Some(Due::Check(author)) => {
-                        sync::spawn_catch_up(&node, author, None);
+                        sync::spawn_periodic_check(&node, author);
                         break;
                     }
                     Some(Due::Skip) => continue,

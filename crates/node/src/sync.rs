@@ -134,6 +134,16 @@ fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize) {
 
 /// Starts a catch-up of `author`'s feed in the background, unless one is running.
 pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) {
+    spawn(node, author, preferred, false);
+}
+
+/// Starts a periodic check of `author`'s feed in the background, unless a catch-up of it is
+/// running: a catch-up only if the DHT head is ahead of ours (see [`catch_up`]).
+pub(crate) fn spawn_periodic_check(node: &Node, author: AuthorId) {
+    spawn(node, author, None, true);
+}
+
+fn spawn(node: &Node, author: AuthorId, preferred: Option<PeerId>, periodic: bool) {
     // Marked before the task starts, so `status().syncing` counts it from the moment the
     // caller returns.
     let newly_marked = node
@@ -147,7 +157,7 @@ pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<Pe
     let node = node.clone();
     tokio::spawn(async move {
         let permit = Arc::clone(&node.inner.catch_ups).acquire_owned().await;
-        let result = catch_up(&node, author, preferred).await;
+        let result = catch_up(&node, author, preferred, periodic).await;
         drop(permit);
         if let Ok(mut syncing) = node.inner.syncing.lock() {
             syncing.remove(&author);
@@ -162,7 +172,17 @@ pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<Pe
 
 /// Brings `author`'s feed up to the newest head known (DHT) or available (providers).
 /// Returns how many entries were added.
-async fn catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) -> Result<u64, String> {
+///
+/// A `periodic` check is cheaper, because a peer following thousands of authors runs one
+/// every 250 ms: when the DHT knows no head of the feed, or a head we already hold, it stops
+/// after that one query, only looking providers up (which dials them, repairing the gossip
+/// mesh) when no connected peer shares the feed's topic.
+async fn catch_up(
+    node: &Node,
+    author: AuthorId,
+    preferred: Option<PeerId>,
+    periodic: bool,
+) -> Result<u64, String> {
     let inner = &node.inner;
     let net = &inner.net;
     let target = match net.get_head(author).await {
@@ -174,6 +194,12 @@ async fn catch_up(node: &Node, author: AuthorId, preferred: Option<PeerId>) -> R
     };
     let mut peers: Vec<PeerId> = preferred.into_iter().collect();
     let local = local_seq(&inner.store, &author).map_err(|e| e.to_string())?;
+    if periodic && target.is_none_or(|t| t <= local) {
+        if target.is_some() && net.topic_peers(author).await.is_ok_and(|p| p.is_empty()) {
+            let _ = net.find_providers(author).await;
+        }
+        return Ok(0);
+    }
     if target.is_none_or(|t| t > local) || peers.is_empty() {
         match net.find_providers(author).await {
             Ok(found) => peers.extend(found.into_iter().filter(|p| Some(*p) != preferred)),
@@ -259,7 +285,7 @@ pub(crate) async fn catch_up_own_feed(node: &Node) {
         "the network knows our feed up to seq {}, this store up to {local}: fetching the rest",
         head.seq()
     );
-    if let Err(e) = catch_up(node, author, None).await {
+    if let Err(e) = catch_up(node, author, None, false).await {
         warn!("could not fetch our own feed: {e}");
     }
 }
