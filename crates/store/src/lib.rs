@@ -54,7 +54,12 @@ pub struct StoreConfig {
     pub cache_bytes: usize,
     /// Verify every page checksum when opening (slower open; used after crashes in tests).
     pub check_integrity_on_open: bool,
+    /// Longest time entries of [`Store::submit_relaxed`] stay committed but not yet on disk.
+    pub relaxed_flush: Duration,
 }
+
+/// Default [`StoreConfig::relaxed_flush`].
+pub const DEFAULT_RELAXED_FLUSH: Duration = Duration::from_millis(200);
 
 /// Default [`StoreConfig::batch_max`].
 pub const DEFAULT_BATCH_MAX: usize = 1024;
@@ -75,6 +80,7 @@ impl Default for StoreConfig {
             max_pending_total: DEFAULT_MAX_PENDING_TOTAL,
             cache_bytes: 64 * 1024 * 1024,
             check_integrity_on_open: false,
+            relaxed_flush: DEFAULT_RELAXED_FLUSH,
         }
     }
 }
@@ -171,6 +177,9 @@ pub type AppendResult = Result<AppendOutcome, AppendError>;
 pub(crate) enum Request {
     Append {
         entries: Vec<VerifiedEntry>,
+        /// Answer only once the commit is on disk; else once it is visible, and make it
+        /// durable within [`StoreConfig::relaxed_flush`].
+        durable: bool,
         reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
     },
     AddLocal {
@@ -180,6 +189,14 @@ pub(crate) enum Request {
 }
 
 impl Request {
+    /// Whether its answer must wait for the disk.
+    fn durable(&self) -> bool {
+        match self {
+            Request::Append { durable, .. } => *durable,
+            Request::AddLocal { .. } => true,
+        }
+    }
+
     fn weight(&self) -> usize {
         match self {
             Request::Append { entries, .. } => entries.len(),
@@ -291,23 +308,50 @@ impl Store {
     /// Queues verified entries for appending; blocks while the queue is full. The ticket
     /// resolves once they are durably committed, with one result per entry, in order.
     pub fn submit(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .requests
-            .send(Request::Append { entries, reply })
-            .map_err(|_| StoreError::WriterStopped)?;
-        Ok(Ticket(answer))
+        self.send(entries, true)
     }
 
     /// Like [`Store::submit`] but fails with [`StoreError::Busy`] instead of blocking when the
     /// queue is full (for async callers that must not block).
     pub fn try_submit(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
+        self.try_send(entries, true)
+    }
+
+    /// Like [`Store::submit`], for entries that can be had again after a crash (received
+    /// from the network): the ticket resolves once they are committed and visible to
+    /// readers, without waiting for the disk; they become durable with the next durable
+    /// commit, at most [`StoreConfig::relaxed_flush`] later. A crash in between loses
+    /// them (the store stays consistent: it reopens at the last durable commit), and the
+    /// next catch-up fetches them again. Never for entries acknowledged to a user.
+    pub fn submit_relaxed(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
+        self.send(entries, false)
+    }
+
+    /// [`Store::submit_relaxed`] that fails with [`StoreError::Busy`] instead of blocking.
+    pub fn try_submit_relaxed(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
+        self.try_send(entries, false)
+    }
+
+    fn send(&self, entries: Vec<VerifiedEntry>, durable: bool) -> Result<Ticket, StoreError> {
         let (reply, answer) = oneshot::channel();
-        match self
-            .inner
+        self.inner
             .requests
-            .try_send(Request::Append { entries, reply })
-        {
+            .send(Request::Append {
+                entries,
+                durable,
+                reply,
+            })
+            .map_err(|_| StoreError::WriterStopped)?;
+        Ok(Ticket(answer))
+    }
+
+    fn try_send(&self, entries: Vec<VerifiedEntry>, durable: bool) -> Result<Ticket, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        match self.inner.requests.try_send(Request::Append {
+            entries,
+            durable,
+            reply,
+        }) {
             Ok(()) => Ok(Ticket(answer)),
             Err(TrySendError::Full(_)) => Err(StoreError::Busy),
             Err(TrySendError::Disconnected(_)) => Err(StoreError::WriterStopped),

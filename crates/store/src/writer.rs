@@ -91,15 +91,34 @@ pub(crate) fn initialise(db: &Database) -> Result<(), StoreError> {
     commit(txn)
 }
 
-fn commit(mut txn: WriteTransaction) -> Result<(), StoreError> {
-    // Immediate durability: the commit is on disk when commit() returns. Two-phase commit
-    // because we store data from untrusted peers (redb's checksums are not collision
-    // resistant); quick repair so that opening after a crash does not walk the whole file.
-    txn.set_durability(redb::Durability::Immediate)?;
-    txn.set_two_phase_commit(true);
-    txn.set_quick_repair(true);
+fn commit(txn: WriteTransaction) -> Result<(), StoreError> {
+    commit_as(txn, true)
+}
+
+fn commit_as(mut txn: WriteTransaction, durable: bool) -> Result<(), StoreError> {
+    if durable {
+        // Immediate durability: the commit is on disk when commit() returns. Two-phase
+        // commit because we store data from untrusted peers (redb's checksums are not
+        // collision resistant); quick repair so that opening after a crash does not walk the
+        // whole file. A durable commit also makes every earlier non-durable one durable.
+        txn.set_durability(redb::Durability::Immediate)?;
+        txn.set_two_phase_commit(true);
+        txn.set_quick_repair(true);
+    } else {
+        // Visible to readers at once; on disk with the next durable commit.
+        txn.set_durability(redb::Durability::None)?;
+    }
     txn.commit()?;
     Ok(())
+}
+
+/// Makes every non-durable commit durable: an empty durable commit.
+fn flush(db: &Database) {
+    let result = db.begin_write().map_err(StoreError::from).and_then(commit);
+    if let Err(e) = result {
+        // The next durable commit (a post, or the next flush) tries again.
+        tracing::warn!("cannot make received entries durable: {e}");
+    }
 }
 
 /// What a request asks the transaction to do, split from where its answer goes, so that
@@ -121,7 +140,27 @@ enum Reply {
 
 /// The writer loop: runs until every [`crate::Store`] handle is gone.
 pub(crate) fn run(db: Arc<Database>, queue: Receiver<Request>, config: StoreConfig) {
-    while let Ok(first) = queue.recv() {
+    // When the oldest commit not yet on disk was made.
+    let mut unflushed: Option<Instant> = None;
+    loop {
+        let first = match unflushed {
+            None => match queue.recv() {
+                Ok(request) => request,
+                Err(_) => break,
+            },
+            Some(since) => {
+                let left = (since + config.relaxed_flush).saturating_duration_since(Instant::now());
+                match queue.recv_timeout(left) {
+                    Ok(request) => request,
+                    Err(RecvTimeoutError::Timeout) => {
+                        flush(&db);
+                        unflushed = None;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
         let mut weight = first.weight();
         let mut batch = vec![first];
         let mut deadline: Option<Instant> = None;
@@ -149,15 +188,31 @@ pub(crate) fn run(db: Arc<Database>, queue: Receiver<Request>, config: StoreConf
             weight += next.weight();
             batch.push(next);
         }
-        process(&db, batch, &config);
+        let durable = batch.iter().any(Request::durable);
+        process(&db, batch, &config, durable);
+        if durable {
+            unflushed = None;
+        } else {
+            unflushed.get_or_insert_with(Instant::now);
+            // Under a steady stream of relaxed requests the timeout above never fires.
+            if unflushed.is_some_and(|since| since.elapsed() >= config.relaxed_flush) {
+                flush(&db);
+                unflushed = None;
+            }
+        }
+    }
+    if unflushed.is_some() {
+        flush(&db);
     }
 }
 
-fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig) {
+fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bool) {
     let (work, replies): (Vec<Work>, Vec<Reply>) = batch
         .into_iter()
         .map(|request| match request {
-            Request::Append { entries, reply } => (Work::Append(entries), Reply::Append(reply)),
+            Request::Append { entries, reply, .. } => {
+                (Work::Append(entries), Reply::Append(reply))
+            }
             Request::AddLocal { author, reply } => (Work::AddLocal(author), Reply::AddLocal(reply)),
         })
         .unzip();
@@ -182,7 +237,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig) {
             }
             tx.finish()?;
         }
-        commit(txn)?;
+        commit_as(txn, durable)?;
         Ok(done)
     })();
     // A caller that stopped waiting does not undo the commit, so send errors are ignored.

@@ -4,6 +4,12 @@
 //!
 //! The child is this same test binary, re-run with an environment variable that switches
 //! the test into child mode. Set `KITH_CRASH_CYCLES` to run more cycles than CI's 20.
+//!
+//! Half the authors append with `submit_relaxed` (as received entries are stored): those
+//! entries may be lost by a crash, but never once a durable commit submitted after their
+//! acknowledgement has completed. The child prints `mark K` just before a durable batch is
+//! submitted and `covered K` once it is committed; every relaxed entry (`rel …`) printed
+//! before `mark K` must survive when `covered K` was printed.
 
 // The child and helpers are test code outside #[test] functions.
 #![allow(clippy::unwrap_used)]
@@ -27,16 +33,24 @@ fn keypair(index: u8) -> Keypair {
     Keypair::from_seed(&[index + 1; 32])
 }
 
+/// Authors `0..DURABLE_AUTHORS` append durably, the others relaxed.
+const DURABLE_AUTHORS: u8 = 2;
+
 /// Child mode: append to every feed from its own thread, in random-sized batches, and print
-/// one `ack AUTHOR SEQ ID` line per entry once its batch is committed. Runs until killed.
+/// one `ack AUTHOR SEQ ID` (durable) or `rel AUTHOR SEQ ID` (relaxed) line per entry once
+/// its batch is committed, with `mark K` / `covered K` around each durable batch. Runs
+/// until killed.
 fn child(path: &Path) -> ! {
     let store = Store::open(path, StoreConfig::default()).expect("child opens the store");
     let stdout = Arc::new(Mutex::new(std::io::stdout()));
+    let marks = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let threads: Vec<_> = (0..AUTHORS)
         .map(|index| {
             let store = store.clone();
             let stdout = Arc::clone(&stdout);
+            let marks = Arc::clone(&marks);
             std::thread::spawn(move || {
+                let durable = index < DURABLE_AUTHORS;
                 let keypair = keypair(index);
                 let mut head = store
                     .head(&keypair.author())
@@ -55,14 +69,31 @@ fn child(path: &Path) -> ! {
                         batch.push(entry);
                     }
                     let acked: Vec<_> = batch.iter().map(|e| (e.seq(), e.id())).collect();
-                    let results = store.append_batch(batch).expect("append");
+                    let results = if durable {
+                        let mark = marks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        {
+                            let mut out = stdout.lock().unwrap();
+                            writeln!(out, "mark {mark}").unwrap();
+                            out.flush().unwrap();
+                        }
+                        let results = store.append_batch(batch).expect("append");
+                        let mut out = stdout.lock().unwrap();
+                        writeln!(out, "covered {mark}").unwrap();
+                        results
+                    } else {
+                        store
+                            .submit_relaxed(batch)
+                            .and_then(kith_store::Ticket::wait)
+                            .expect("relaxed append")
+                    };
                     let mut out = stdout.lock().unwrap();
+                    let tag = if durable { "ack" } else { "rel" };
                     for ((seq, id), result) in acked.into_iter().zip(results) {
                         assert!(
                             matches!(result, Ok(AppendOutcome::Appended { .. })),
                             "{result:?}"
                         );
-                        writeln!(out, "ack {index} {seq} {id}").unwrap();
+                        writeln!(out, "{tag} {index} {seq} {id}").unwrap();
                     }
                     out.flush().unwrap();
                 }
@@ -110,7 +141,10 @@ fn kill_9_during_ingest_loses_no_acknowledged_entry() {
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    if line.starts_with("ack ") {
+                    if ["ack ", "rel ", "mark ", "covered "]
+                        .iter()
+                        .any(|tag| line.starts_with(tag))
+                    {
                         acks.0.lock().unwrap().push(line);
                         acks.1.notify_all();
                     }
@@ -132,13 +166,32 @@ fn kill_9_during_ingest_loses_no_acknowledged_entry() {
         child.kill().unwrap();
         child.wait().unwrap();
         reader.join().unwrap();
-        for line in acks.0.lock().unwrap().iter() {
+        // Relaxed entries printed before `mark K`, for every K that was `covered`, must
+        // survive; other relaxed entries may be lost (and the feed then ends before them).
+        let lines = acks.0.lock().unwrap();
+        let covered: std::collections::HashSet<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("covered "))
+            .collect();
+        let last_covering_mark = lines.iter().rposition(|l| {
+            l.strip_prefix("mark ")
+                .is_some_and(|mark| covered.contains(mark))
+        });
+        for (at, line) in lines.iter().enumerate() {
+            let relaxed = line.starts_with("rel ");
+            if !(line.starts_with("ack ") || relaxed) {
+                continue;
+            }
+            if relaxed && last_covering_mark.is_none_or(|mark| at > mark) {
+                continue;
+            }
             let mut parts = line.split_whitespace().skip(1);
             let author: u8 = parts.next().unwrap().parse().unwrap();
             let seq: u64 = parts.next().unwrap().parse().unwrap();
             let id: ContentId = parts.next().unwrap().parse().unwrap();
             acknowledged.insert((author, seq), id);
         }
+        drop(lines);
 
         let started = Instant::now();
         let config = StoreConfig {
