@@ -189,10 +189,13 @@ pub(crate) fn run(db: Arc<Database>, queue: Receiver<Request>, config: StoreConf
             batch.push(next);
         }
         let durable = batch.iter().any(Request::durable);
-        process(&db, batch, &config, durable);
+        let committed = process(&db, batch, &config, durable);
         if durable {
-            unflushed = None;
-        } else {
+            // A durable commit persists every earlier one; a failed one persists nothing.
+            if committed {
+                unflushed = None;
+            }
+        } else if committed {
             unflushed.get_or_insert_with(Instant::now);
             // Under a steady stream of relaxed requests the timeout above never fires.
             if unflushed.is_some_and(|since| since.elapsed() >= config.relaxed_flush) {
@@ -206,13 +209,12 @@ pub(crate) fn run(db: Arc<Database>, queue: Receiver<Request>, config: StoreConf
     }
 }
 
-fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bool) {
+/// Commits a batch and answers its callers; whether it was committed.
+fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bool) -> bool {
     let (work, replies): (Vec<Work>, Vec<Reply>) = batch
         .into_iter()
         .map(|request| match request {
-            Request::Append { entries, reply, .. } => {
-                (Work::Append(entries), Reply::Append(reply))
-            }
+            Request::Append { entries, reply, .. } => (Work::Append(entries), Reply::Append(reply)),
             Request::AddLocal { author, reply } => (Work::AddLocal(author), Reply::AddLocal(reply)),
         })
         .unzip();
@@ -253,6 +255,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                     _ => unreachable!("reply and work kinds differ"),
                 }
             }
+            true
         }
         Err(error) => {
             // Nothing of the batch is committed: every caller gets the error.
@@ -266,6 +269,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                     Reply::AddLocal(sender) => drop(sender.send(Err(error))),
                 }
             }
+            false
         }
     }
 }
