@@ -439,7 +439,8 @@ pub(crate) struct Report {
     pub(crate) ready_s: f64,
     pub(crate) probe_rounds: usize,
     pub(crate) post_errors: usize,
-    /// Posts not made because their author was down (faults).
+    /// Posts not made because their author was down, or not acknowledged because it was
+    /// killed while the request was in flight (faults).
     pub(crate) posts_skipped: usize,
     /// With faults: seconds from the last fault until every live follower held, for every
     /// author it follows, at least the newest entry that author had acknowledged at the last
@@ -914,6 +915,12 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
                                 at,
                             });
                         }
+                    }
+                    // Killed while the request was in flight: never acknowledged, so not a
+                    // loss; counted with the posts skipped while the author was down.
+                    Err(e) if down.lock().is_ok_and(|d| d[a]) => {
+                        skipped += 1;
+                        eprintln!("peer {a}: post {i} interrupted by a kill (not acknowledged): {e:#}");
                     }
                     Err(e) => {
                         errors += 1;
