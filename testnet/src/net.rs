@@ -627,22 +627,7 @@ pub(crate) async fn get_json(
     token: &str,
     path: &str,
 ) -> Result<Value> {
-    let response = client
-        .get(format!("{api}{path}"))
-        .bearer_auth(token)
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .with_context(|| format!("GET {api}{path}"))?;
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .with_context(|| format!("GET {api}{path}: not JSON"))?;
-    if !status.is_success() {
-        bail!("GET {api}{path}: {status}: {body}");
-    }
-    Ok(body)
+    send_json(client.get(format!("{api}{path}")), "GET", api, token, path).await
 }
 
 /// `POST API PATH` with a JSON body and the token; the JSON body of a success.
@@ -653,23 +638,8 @@ pub(crate) async fn post_json(
     path: &str,
     body: &Value,
 ) -> Result<Value> {
-    let response = client
-        .post(format!("{api}{path}"))
-        .bearer_auth(token)
-        .json(body)
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .with_context(|| format!("POST {api}{path}"))?;
-    let status = response.status();
-    let answer: Value = response
-        .json()
-        .await
-        .with_context(|| format!("POST {api}{path}: not JSON"))?;
-    if !status.is_success() {
-        bail!("POST {api}{path}: {status}: {answer}");
-    }
-    Ok(answer)
+    let request = client.post(format!("{api}{path}")).json(body);
+    send_json(request, "POST", api, token, path).await
 }
 
 /// `DELETE API PATH` with the token; the JSON body of a success.
@@ -679,20 +649,38 @@ pub(crate) async fn delete_json(
     token: &str,
     path: &str,
 ) -> Result<Value> {
-    let response = client
-        .delete(format!("{api}{path}"))
+    send_json(
+        client.delete(format!("{api}{path}")),
+        "DELETE",
+        api,
+        token,
+        path,
+    )
+    .await
+}
+
+/// Sends `request` with the token and [`REQUEST_TIMEOUT`]; the JSON body of a success, else
+/// an error naming the request, the status and the API's answer.
+async fn send_json(
+    request: reqwest::RequestBuilder,
+    method: &str,
+    api: &str,
+    token: &str,
+    path: &str,
+) -> Result<Value> {
+    let response = request
         .bearer_auth(token)
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .with_context(|| format!("DELETE {api}{path}"))?;
+        .with_context(|| format!("{method} {api}{path}"))?;
     let status = response.status();
     let answer: Value = response
         .json()
         .await
-        .with_context(|| format!("DELETE {api}{path}: not JSON"))?;
+        .with_context(|| format!("{method} {api}{path}: not JSON"))?;
     if !status.is_success() {
-        bail!("DELETE {api}{path}: {status}: {answer}");
+        bail!("{method} {api}{path}: {status}: {answer}");
     }
     Ok(answer)
 }
