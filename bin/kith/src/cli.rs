@@ -58,6 +58,31 @@ pub(crate) enum Command {
         client: ClientArgs,
     },
 
+    /// Reply to an entry this peer holds: a post in your feed that names it as its parent.
+    Reply {
+        /// The content id of the entry replied to (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        /// The text of the reply; `-` reads it from standard input.
+        #[arg(value_name = "TEXT")]
+        text: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Show an entry and every reply to it this peer holds (`--json`: an array of entries,
+    /// each with `id`, `author`, `text`, `parent`, …).
+    Thread {
+        /// The content id of the entry (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
     /// Follow an author: their posts reach your timeline.
     Follow {
         /// Whom to follow (did:key:z6Mk…).

@@ -268,6 +268,8 @@ mod tests {
                 ts: 0,
                 kind: "post".to_owned(),
                 text: Some(format!("post {seq}")),
+                parent: None,
+                root: None,
             },
             local: true,
         }

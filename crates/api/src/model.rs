@@ -6,7 +6,7 @@
 //! types), while the server refuses unknown fields in request bodies, so a typo in a field
 //! name is an error instead of being ignored.
 
-use kith_proto::Entry;
+use kith_proto::{Body, Entry};
 use serde::{Deserialize, Serialize};
 
 /// One entry of a feed, as every route and the event stream show it.
@@ -27,6 +27,13 @@ pub struct EntryObject {
     pub kind: String,
     /// The text of a post, reply, edit or quote repost; `null` for kinds without one.
     pub text: Option<String>,
+    /// A reply's parent entry; `null` for other kinds (absent from daemons before 0.1.x
+    /// replies, read as `null`).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// A reply's thread root (the top-level post); `null` for other kinds.
+    #[serde(default)]
+    pub root: Option<String>,
 }
 
 impl From<&Entry> for EntryObject {
@@ -39,6 +46,14 @@ impl From<&Entry> for EntryObject {
             ts: entry.ts(),
             kind: entry.kind().as_str().to_owned(),
             text: entry.body().text().map(str::to_owned),
+            parent: match entry.body() {
+                Body::Reply { parent, .. } => Some(parent.to_string()),
+                _ => None,
+            },
+            root: match entry.body() {
+                Body::Reply { root, .. } => Some(root.to_string()),
+                _ => None,
+            },
         }
     }
 }
@@ -69,6 +84,17 @@ pub struct Identity {
 pub struct NewPost {
     /// The text: 1 to `kith_proto::limits::MAX_TEXT_BYTES` bytes of UTF-8.
     pub text: String,
+    /// Makes it a reply to this entry (a content id the daemon holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+}
+
+/// `GET /api/v1/entries/{id}/thread`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thread {
+    /// The entry first (if held), then the replies known here, breadth first, each
+    /// parent's replies oldest first.
+    pub entries: Vec<EntryObject>,
 }
 
 /// `POST /api/v1/follows` request body.

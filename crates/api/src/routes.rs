@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::events::Hub;
 use crate::model::{
     DeniedPeers, DenyPeers, EntryObject, FeedPage, Following, HeadObject, Health, HomePage,
-    Identity, NewFollow, NewPost, Peer, Peers, Status,
+    Identity, NewFollow, NewPost, Peer, Peers, Status, Thread,
 };
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
 
@@ -63,6 +63,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/identity", get(identity))
         .route("/api/v1/posts", post(create_post))
         .route("/api/v1/entries/{id}", get(entry))
+        .route("/api/v1/entries/{id}/thread", get(thread))
         .route("/api/v1/timelines/home", get(home))
         .route("/api/v1/feeds/{did}", get(feed))
         .route("/api/v1/follows", get(following).post(follow))
@@ -232,10 +233,58 @@ async fn create_post(
     State(state): State<AppState>,
     body: Result<Json<NewPost>, JsonRejection>,
 ) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
-    let Json(NewPost { text }) = body?;
+    let Json(NewPost { text, reply_to }) = body?;
     check_text(&text)?;
-    let entry = state.node.post(&text).await?;
+    let entry = match reply_to {
+        None => state.node.post(&text).await?,
+        Some(parent) => {
+            let parent = parse_id(&parent)?;
+            if read_store(&state, move |store| store.entry(&parent))
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::not_found(
+                    "entry_not_found",
+                    format!(
+                        "no entry {parent} is stored on this peer to reply to; follow its author first"
+                    ),
+                ));
+            }
+            state.node.reply(parent, &text).await?
+        }
+    };
     Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
+}
+
+/// Parses a content id of a path or body.
+fn parse_id(text: &str) -> Result<ContentId, ApiError> {
+    ContentId::parse(text).map_err(|error| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("`{text}` is not a content id: {error}; expected a CIDv1 such as bafirei…"),
+        )
+    })
+}
+
+/// Most entries of a thread answered.
+const MAX_THREAD: usize = 1000;
+
+async fn thread(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Thread>, ApiError> {
+    let Path(text) = id?;
+    let id = parse_id(&text)?;
+    let entries = read_store(&state, move |store| store.thread(&id, MAX_THREAD)).await?;
+    if entries.is_empty() {
+        return Err(ApiError::not_found(
+            "entry_not_found",
+            format!("no entry {text} nor any reply to it is stored on this peer"),
+        ));
+    }
+    Ok(Json(Thread {
+        entries: entries.iter().map(EntryObject::from).collect(),
+    }))
 }
 
 async fn entry(
@@ -243,12 +292,7 @@ async fn entry(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<EntryObject>, ApiError> {
     let Path(text) = id?;
-    let id = ContentId::parse(&text).map_err(|error| {
-        ApiError::bad_request(
-            "invalid_id",
-            format!("`{text}` is not a content id: {error}; expected a CIDv1 such as bafirei…"),
-        )
-    })?;
+    let id = parse_id(&text)?;
     let entry = read_store(&state, move |store| store.entry(&id)).await?;
     match entry {
         Some(entry) => Ok(Json(EntryObject::from(&entry))),

@@ -941,3 +941,78 @@ async fn a_head_posted_on_another_node_is_found_on_the_dht() {
     reader.stop().await;
     author.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_name_their_parent_and_root_and_a_thread_lists_them() {
+    let server = Server::start().await;
+    let post = server.publish("a post").await;
+    let post_id = post["id"].as_str().unwrap().to_owned();
+    assert_eq!(post["parent"], Value::Null);
+    assert_eq!(post["root"], Value::Null);
+    let reply = |text: &str, to: &str| {
+        server
+            .post("/api/v1/posts")
+            .json(&json!({ "text": text, "reply_to": to }))
+    };
+    let first = server
+        .expect(reply("first reply", &post_id), StatusCode::CREATED)
+        .await;
+    assert_eq!(first["kind"], "reply");
+    assert_eq!(first["parent"], post_id.as_str());
+    assert_eq!(first["root"], post_id.as_str());
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    // A reply to a reply keeps the thread's root.
+    let nested = server
+        .expect(reply("reply to the reply", &first_id), StatusCode::CREATED)
+        .await;
+    assert_eq!(nested["parent"], first_id.as_str());
+    assert_eq!(nested["root"], post_id.as_str());
+    let second = server
+        .expect(reply("second reply", &post_id), StatusCode::CREATED)
+        .await;
+
+    let thread = server
+        .expect(
+            server.get(&format!("/api/v1/entries/{post_id}/thread")),
+            StatusCode::OK,
+        )
+        .await;
+    // The post, its replies oldest first, then the replies to those.
+    assert_eq!(
+        thread["entries"].as_array().unwrap(),
+        &[post.clone(), first.clone(), second, nested.clone()]
+    );
+    // From a reply: that reply and what answers it.
+    let sub = server
+        .expect(
+            server.get(&format!("/api/v1/entries/{first_id}/thread")),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(sub["entries"].as_array().unwrap(), &[first, nested]);
+
+    // Replying to an entry this peer does not hold, or to something that is no id.
+    let unknown = "bafireibmi6g7egvevqpgymuwlmfjltpnahj6xs7o4a2vlqxwvyrtysvvoa";
+    server
+        .expect_error(
+            reply("to nothing", unknown),
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+        )
+        .await;
+    server
+        .expect_error(
+            reply("to garbage", "xyz"),
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        )
+        .await;
+    server
+        .expect_error(
+            server.get(&format!("/api/v1/entries/{unknown}/thread")),
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+        )
+        .await;
+    server.stop().await;
+}

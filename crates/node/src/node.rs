@@ -11,7 +11,9 @@ use kith_net::libp2p::{Multiaddr, PeerId, identity};
 use kith_net::protocol::feed_topic;
 use kith_net::{NetConfig, NetError, NetEvent, NetHandle};
 use kith_proto::limits::MAX_TEXT_BYTES;
-use kith_proto::{AuthorId, Body, Draft, Entry, FeedHead, Keypair, VerifiedEntry, sign_entry};
+use kith_proto::{
+    AuthorId, Body, ContentId, Draft, Entry, FeedHead, Keypair, VerifiedEntry, sign_entry,
+};
 use kith_store::{AppendOutcome, Store};
 use tokio::sync::{Mutex, Semaphore, broadcast, watch};
 use tracing::{debug, info, warn};
@@ -455,6 +457,36 @@ impl Node {
         }
         self.publish(Body::Post {
             text: text.to_owned(),
+        })
+        .await
+    }
+
+    /// Signs a reply to `parent` (an entry this peer holds), stores it durably, then pushes
+    /// it to followers. Its `root` is the parent's root when the parent is itself a reply,
+    /// else the parent.
+    pub async fn reply(&self, parent: ContentId, text: &str) -> Result<VerifiedEntry, NodeError> {
+        if text.is_empty() {
+            return Err(NodeError::Invalid("the reply is empty".into()));
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(NodeError::Invalid(format!(
+                "the reply is {} bytes; the limit is {MAX_TEXT_BYTES}",
+                text.len()
+            )));
+        }
+        let Some(parent_entry) = self.inner.store.entry(&parent)? else {
+            return Err(NodeError::Invalid(format!(
+                "entry {parent} is not stored on this peer; follow its author first"
+            )));
+        };
+        let root = match parent_entry.body() {
+            Body::Reply { root, .. } => *root,
+            _ => parent,
+        };
+        self.publish(Body::Reply {
+            text: text.to_owned(),
+            parent,
+            root,
         })
         .await
     }

@@ -255,3 +255,37 @@ async fn posts_reach_the_end_of_a_chain_of_six_peers_live() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_reaches_a_follower_of_the_replier_in_the_thread() {
+    // A posts; D (following A) replies; B follows A and D and sees the thread whole.
+    let a = start(21, vec![]).await;
+    let d = start(24, vec![a.addr().await]).await;
+    let b = start(22, vec![a.addr().await]).await;
+    d.node.follow(a.author()).await.unwrap();
+    b.node.follow(a.author()).await.unwrap();
+    b.node.follow(d.author()).await.unwrap();
+    let post = a.node.post("the post").await.unwrap();
+    let post_id = post.id();
+    wait_for("A's post on D", || async {
+        d.store.entry(&post_id).unwrap().is_some()
+    })
+    .await;
+    let reply = d.node.reply(post_id, "D's reply").await.unwrap();
+    wait_for("the thread on B", || async {
+        b.store.thread(&post_id, 100).unwrap().len() == 2
+    })
+    .await;
+    let thread = b.store.thread(&post_id, 100).unwrap();
+    assert_eq!(thread[0].id(), post_id);
+    assert_eq!(thread[1].id(), reply.id());
+    assert!(matches!(
+        thread[1].body(),
+        kith_proto::Body::Reply { parent, root, .. } if *parent == post_id && *root == post_id
+    ));
+    // Replying to an entry the peer does not hold is refused.
+    assert!(b.node.reply(reply.id(), "").await.is_err());
+    let stranger = kith_proto::ContentId::of(b"not an entry");
+    let refused = a.node.reply(stranger, "to nothing").await.unwrap_err();
+    assert!(refused.to_string().contains("not stored"), "{refused}");
+}

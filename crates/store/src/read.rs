@@ -264,6 +264,28 @@ impl Store {
         Ok(entries)
     }
 
+    /// The thread of `root` as this store knows it: the root entry (if held) first, then
+    /// the replies breadth first (each parent's replies oldest first), at most `limit`
+    /// entries in all. Replies whose parent is not held are not reached.
+    pub fn thread(&self, root: &ContentId, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let mut entries: Vec<Entry> = self.entry(root)?.into_iter().collect();
+        let mut parents = std::collections::VecDeque::from([*root]);
+        let mut seen = std::collections::HashSet::from([*root]);
+        while let Some(parent) = parents.pop_front() {
+            if entries.len() >= limit {
+                break;
+            }
+            for reply in self.replies(&parent, limit - entries.len())? {
+                if seen.insert(reply.id()) {
+                    parents.push_back(reply.id());
+                    entries.push(reply);
+                }
+            }
+        }
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
     fn graph(
         &self,
         table: redb::TableDefinition<'static, &'static [u8], u64>,

@@ -1,9 +1,10 @@
-//! Commands that list entries: `kith timeline`, `kith feed [DID]`, `kith get ID`.
+//! Commands that list entries: `kith timeline`, `kith feed [DID]`, `kith get ID`,
+//! `kith thread ID`.
 
 use std::fmt::Write as _;
 
 use anyhow::{Result, anyhow};
-use kith_api::model::{EntryObject, FeedPage, HomePage, Identity};
+use kith_api::model::{EntryObject, FeedPage, HomePage, Identity, Thread};
 use kith_proto::ContentId;
 
 use super::{Context, connect, parse_did};
@@ -92,6 +93,20 @@ pub(super) fn get(context: &Context, args: &ClientArgs, id: &str) -> Result<()> 
     }
 }
 
+/// Shows the entry `id` and the replies to it this peer holds, root first.
+pub(super) fn thread(context: &Context, args: &ClientArgs, id: &str) -> Result<()> {
+    ContentId::parse(id).map_err(|error| {
+        anyhow!("`{id}` is not a content id: {error}; expected a CIDv1 such as bafirei…")
+    })?;
+    let client = connect(context, args)?;
+    let thread: Thread = client.get(&format!("/api/v1/entries/{id}/thread"), &[])?;
+    match context.output {
+        Output::Json => Output::json(&thread.entries),
+        Output::Quiet => Output::text(&ids(&thread.entries)),
+        Output::Human => Output::text(&human(&thread.entries, true)),
+    }
+}
+
 /// The content ids, one per line.
 fn ids(entries: &[EntryObject]) -> String {
     entries.iter().fold(String::new(), |mut text, entry| {
@@ -144,6 +159,8 @@ mod tests {
             ts: 1_700_000_000_000,
             kind: "post".into(),
             text: Some("two\nlines".into()),
+            parent: None,
+            root: None,
         };
         assert_eq!(
             human(std::slice::from_ref(&entry), false),

@@ -40,7 +40,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Init { profile } => init::run(&context, profile),
         Command::Daemon(args) => daemon::run(&context, &args),
         Command::Id(client) => id::run(&context, &client),
-        Command::Post { text, client } => post::run(&context, &client, &text),
+        Command::Post { text, client } => post::run(&context, &client, &text, None),
+        Command::Reply { id, text, client } => post::run(&context, &client, &text, Some(&id)),
+        Command::Thread { id, client } => entries::thread(&context, &client, &id),
         Command::Follow { did, client } => follow::run(&context, &client, &did, true),
         Command::Unfollow { did, client } => follow::run(&context, &client, &did, false),
         Command::Timeline {

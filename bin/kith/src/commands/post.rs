@@ -1,4 +1,5 @@
-//! `kith post TEXT`: the daemon signs a post and appends it to the identity's feed.
+//! `kith post TEXT` and `kith reply ID TEXT`: the daemon signs a post (or a reply) and
+//! appends it to the identity's feed.
 
 use std::io::Read;
 
@@ -12,8 +13,21 @@ use crate::cli::ClientArgs;
 use crate::model::PostReceipt;
 use crate::output::Output;
 
-/// Posts `text` (or standard input when it is `-`) and prints the new entry.
-pub(super) fn run(context: &Context, args: &ClientArgs, text: &str) -> Result<()> {
+/// Posts `text` (or standard input when it is `-`), as a reply to `reply_to` if given, and
+/// prints the new entry.
+pub(super) fn run(
+    context: &Context,
+    args: &ClientArgs,
+    text: &str,
+    reply_to: Option<&str>,
+) -> Result<()> {
+    if let Some(id) = reply_to {
+        kith_proto::ContentId::parse(id).map_err(|error| {
+            anyhow::anyhow!(
+                "`{id}` is not a content id: {error}; expected a CIDv1 such as bafirei…"
+            )
+        })?;
+    }
     // Say so before waiting on standard input if there is no daemon.
     let client = connect(context, args)?;
     let text = if text == "-" {
@@ -22,7 +36,11 @@ pub(super) fn run(context: &Context, args: &ClientArgs, text: &str) -> Result<()
         text.to_owned()
     };
     check_text(&text)?;
-    let entry: EntryObject = client.post("/api/v1/posts", &NewPost { text })?;
+    let request = NewPost {
+        text,
+        reply_to: reply_to.map(str::to_owned),
+    };
+    let entry: EntryObject = client.post("/api/v1/posts", &request)?;
     let receipt = PostReceipt {
         id: entry.id,
         seq: entry.seq,
