@@ -694,3 +694,34 @@ fn head_looks_an_author_up_on_the_dht() {
         "{human}"
     );
 }
+
+#[test]
+fn a_reply_and_its_thread() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
+    let post = sandbox.json(&["post", "a post"]);
+    let post_id = post["id"].as_str().unwrap();
+    let reply = sandbox.json(&["reply", post_id, "a reply"]);
+    assert_eq!(reply["seq"], 2);
+    let reply_id = reply["id"].as_str().unwrap();
+
+    let thread = sandbox.list(&["thread", post_id]);
+    assert_eq!(thread.len(), 2, "{thread:?}");
+    assert_eq!(thread[0]["id"], post_id);
+    assert_eq!(thread[0]["parent"], Value::Null);
+    assert_eq!(thread[1]["id"], reply_id);
+    assert_eq!(thread[1]["kind"], "reply");
+    assert_eq!(thread[1]["text"], "a reply");
+    assert_eq!(thread[1]["parent"], post_id);
+    assert_eq!(thread[1]["root"], post_id);
+
+    // A malformed id is explained before anything is sent; an unknown one by the daemon.
+    let error = sandbox.fails(&["reply", "bogus", "text"]);
+    assert!(error.contains("not a content id"), "{error}");
+    let error = sandbox.fails(&["thread", "bogus"]);
+    assert!(error.contains("not a content id"), "{error}");
+    let unknown = "bafireibmi6g7egvevqpgymuwlmfjltpnahj6xs7o4a2vlqxwvyrtysvvoa";
+    let error = sandbox.fails(&["reply", unknown, "text"]);
+    assert!(error.contains("no entry"), "{error}");
+}
