@@ -7,8 +7,11 @@
 // Test helpers outside #[test] functions unwrap freely.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+mod support;
+
+use support::wait_for;
+
+use std::time::Duration;
 
 use kith_net::libp2p::identity;
 use kith_net::{FetchResponse, NetConfig, NetEvent, NetHandle};
@@ -18,18 +21,6 @@ use kith_store::{Store, StoreConfig};
 use tokio::sync::mpsc;
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-async fn wait_for<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !condition().await {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn node(seed: u8, bootstrap: Vec<String>) -> (Node, Store) {
     node_with(seed, bootstrap, Profile::Test).await
@@ -116,18 +107,22 @@ async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
     c.follow(b.author()).await.unwrap();
     m.subscribe(b.author()).await.unwrap();
     let (a_peer, c_peer) = (a.peer_id(), c.peer_id());
-    wait_for("B to see A subscribed, and C in A's mesh for B", || async {
-        b.topic_peers(b.author()).await.unwrap().contains(&a_peer)
-            && a.mesh_peers(b.author()).await.unwrap().contains(&c_peer)
-    })
+    wait_for(
+        "B to see A subscribed, and C in A's mesh for B",
+        DEADLINE,
+        || async {
+            b.topic_peers(b.author()).await.unwrap().contains(&a_peer)
+                && a.mesh_peers(b.author()).await.unwrap().contains(&c_peer)
+        },
+    )
     .await;
     let genuine = b.post("genuine 1").await.unwrap();
-    wait_for("A and C to hold B's first post", || async {
+    wait_for("A and C to hold B's first post", DEADLINE, || async {
         a_store.head(&b.author()).unwrap().is_some() && c_store.head(&b.author()).unwrap().is_some()
     })
     .await;
     let m_peer = m.peer_id().to_string();
-    wait_for("A to see M subscribed to B's topic", || async {
+    wait_for("A to see M subscribed to B's topic", DEADLINE, || async {
         a.topic_peers(b.author()).await.unwrap().contains(&m_peer)
     })
     .await;
@@ -138,7 +133,7 @@ async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
         // frames still fit); send the others.
         let _ = m.publish(b.author(), bytes.clone()).await;
     }
-    wait_for("A to reject the forgeries", || async {
+    wait_for("A to reject the forgeries", DEADLINE, || async {
         a.status().await.unwrap().gossip_rejected >= 3
     })
     .await;
@@ -146,7 +141,7 @@ async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
     // Honest traffic is unaffected, and it flows through A to C after the forgeries, so
     // if A had forwarded them C would have seen them first.
     b.post("genuine 2").await.unwrap();
-    wait_for("the honest post on A and C", || async {
+    wait_for("the honest post on A and C", DEADLINE, || async {
         a_store
             .head(&b.author())
             .unwrap()
@@ -217,9 +212,11 @@ async fn forged_fetch_responses_store_nothing() {
     let (d, d_store) = node(31, vec![m_addr]).await;
     m.provide(b.author()).await.unwrap();
     d.follow(b.author()).await.unwrap();
-    wait_for("D to reject M's forged fetch response", || async {
-        d.status().await.unwrap().fetch_rejected >= 2
-    })
+    wait_for(
+        "D to reject M's forged fetch response",
+        DEADLINE,
+        || async { d.status().await.unwrap().fetch_rejected >= 2 },
+    )
     .await;
     assert!(
         d_store.head(&b.author()).unwrap().is_none(),
@@ -236,12 +233,12 @@ async fn forged_fetch_responses_store_nothing() {
     let d_addr = d.listen_addrs().await.unwrap().remove(0);
     b.connect(&d_addr).await.unwrap();
     let d_peer = d.peer_id();
-    wait_for("B to see D subscribed", || async {
+    wait_for("B to see D subscribed", DEADLINE, || async {
         b.topic_peers(b.author()).await.unwrap().contains(&d_peer)
     })
     .await;
     b.post("b 5").await.unwrap();
-    wait_for("D to hold B's whole feed", || async {
+    wait_for("D to hold B's whole feed", DEADLINE, || async {
         d_store
             .head(&b.author())
             .unwrap()

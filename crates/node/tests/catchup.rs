@@ -6,14 +6,17 @@
 // Test helpers outside #[test] functions unwrap freely.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
+mod support;
+
+use support::{loopback_config, wait_for};
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kith_net::libp2p::identity;
 use kith_net::libp2p::kad::Mode;
 use kith_net::{FetchRequest, FetchResponse, NetConfig, NetEvent, NetHandle};
-use kith_node::{Node, NodeConfig, NodeEvent, Profile};
+use kith_node::{Node, NodeConfig, NodeEvent};
 use kith_proto::{AuthorId, Body, Draft, Keypair, VerifiedEntry, sign_entry};
 use kith_store::{Store, StoreConfig};
 
@@ -21,26 +24,9 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// Six ranges of 512 and a short seventh.
 const FEED: u64 = 3000;
 
-async fn wait_for<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !condition().await {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
+/// Only the catch-up that following starts.
 fn config(bootstrap: Vec<String>) -> NodeConfig {
-    NodeConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-        bootstrap,
-        profile: Profile::Test,
-        // Only the catch-up that following starts.
-        sync_interval: Some(Duration::from_secs(3600)),
-    }
+    loopback_config(bootstrap, Some(Duration::from_secs(3600)))
 }
 
 async fn node(seed: u8, store: Store, bootstrap: Vec<String>) -> Node {
@@ -90,7 +76,7 @@ async fn a_feed_of_several_ranges_is_caught_up_in_order_with_one_event_per_entry
         vec![b.listen_addrs().await.unwrap().remove(0)],
     )
     .await;
-    wait_for("A to connect to B", || async {
+    wait_for("A to connect to B", DEADLINE, || async {
         !a.peers().await.unwrap().is_empty()
     })
     .await;
@@ -110,18 +96,18 @@ async fn a_feed_of_several_ranges_is_caught_up_in_order_with_one_event_per_entry
     };
 
     a.follow(b_author).await.unwrap();
-    wait_for("A to hold B's whole feed", || async {
+    wait_for("A to hold B's whole feed", DEADLINE, || async {
         a_store
             .head(&b_author)
             .unwrap()
             .is_some_and(|h| h.seq == FEED)
     })
     .await;
-    wait_for("A's catch-up to end", || async {
+    wait_for("A's catch-up to end", DEADLINE, || async {
         a.status().await.unwrap().syncing == 0
     })
     .await;
-    wait_for("an event for every entry", || async {
+    wait_for("an event for every entry", DEADLINE, || async {
         seen.lock().unwrap().len() as u64 >= FEED
     })
     .await;
@@ -243,10 +229,14 @@ async fn nothing_is_stored_from_a_lying_range_or_any_range_after_it() {
     let d = node(52, d_store.clone(), vec![m_addr]).await;
     m.provide(b_author).await.unwrap();
     d.follow(b_author).await.unwrap();
-    wait_for("D to reject the forged range and stop", || async {
-        let status = d.status().await.unwrap();
-        status.fetch_rejected >= 1 && status.syncing == 0
-    })
+    wait_for(
+        "D to reject the forged range and stop",
+        DEADLINE,
+        || async {
+            let status = d.status().await.unwrap();
+            status.fetch_rejected >= 1 && status.syncing == 0
+        },
+    )
     .await;
 
     let head = d_store.head(&b_author).unwrap().map_or(0, |h| h.seq);
@@ -296,14 +286,14 @@ async fn a_range_with_a_hole_is_repaired_from_the_same_peer() {
     let d = node(62, d_store.clone(), vec![m_addr]).await;
     m.provide(b_author).await.unwrap();
     d.follow(b_author).await.unwrap();
-    wait_for("D to hold B's whole feed", || async {
+    wait_for("D to hold B's whole feed", DEADLINE, || async {
         d_store
             .head(&b_author)
             .unwrap()
             .is_some_and(|h| h.seq == FEED)
     })
     .await;
-    wait_for("D's catch-up to end", || async {
+    wait_for("D's catch-up to end", DEADLINE, || async {
         d.status().await.unwrap().syncing == 0
     })
     .await;

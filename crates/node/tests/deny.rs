@@ -6,7 +6,10 @@
 // Test helpers outside #[test] functions unwrap freely.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
+mod support;
+
+use support::wait_for;
+
 use std::time::{Duration, Instant};
 
 use kith_node::{Node, NodeConfig, NodeError, Profile};
@@ -74,22 +77,6 @@ async fn start(seed: u8, bootstrap: Vec<String>) -> Peer {
     .await
     .unwrap();
     Peer { node, store }
-}
-
-/// Polls `condition` until it holds or `deadline` passes.
-async fn wait_for<F, Fut>(what: &str, deadline: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !condition().await {
-        assert!(
-            started.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,10 +4,13 @@
 // Test helpers outside #[test] functions unwrap freely.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+mod support;
 
-use kith_node::{Node, NodeConfig, Profile};
+use support::{loopback_config, wait_for};
+
+use std::time::Duration;
+
+use kith_node::{Node, NodeConfig};
 use kith_proto::{AuthorId, Keypair};
 use kith_store::{Store, StoreConfig};
 
@@ -39,15 +42,6 @@ impl Peer {
     }
 }
 
-fn config(bootstrap: Vec<String>, sync_interval: Option<Duration>) -> NodeConfig {
-    NodeConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-        bootstrap,
-        profile: Profile::Test,
-        sync_interval,
-    }
-}
-
 async fn start_with(seed: u8, store: Store, config: NodeConfig) -> Peer {
     let node = Node::start(
         config,
@@ -64,22 +58,9 @@ async fn start(seed: u8, bootstrap: Vec<String>) -> Peer {
     start_with(
         seed,
         Store::in_memory(StoreConfig::default()).unwrap(),
-        config(bootstrap, None),
+        loopback_config(bootstrap, None),
     )
     .await
-}
-
-/// Polls `condition` until it holds or the deadline passes.
-async fn wait_for<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !condition().await {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,12 +70,12 @@ async fn a_follower_receives_twenty_posts_in_order_by_gossip() {
     let a = start_with(
         1,
         Store::in_memory(StoreConfig::default()).unwrap(),
-        config(vec![b.addr().await], Some(Duration::from_secs(3600))),
+        loopback_config(vec![b.addr().await], Some(Duration::from_secs(3600))),
     )
     .await;
     a.node.follow(b.author()).await.unwrap();
     let a_peer = a.node.peer_id();
-    wait_for("B to see A subscribed to B's topic", || async {
+    wait_for("B to see A subscribed to B's topic", DEADLINE, || async {
         b.node
             .topic_peers(b.author())
             .await
@@ -103,7 +84,7 @@ async fn a_follower_receives_twenty_posts_in_order_by_gossip() {
     })
     .await;
     // The catch-up that following starts is over before B posts.
-    wait_for("A's catch-up to end", || async {
+    wait_for("A's catch-up to end", DEADLINE, || async {
         a.node.status().await.unwrap().syncing == 0
     })
     .await;
@@ -113,7 +94,7 @@ async fn a_follower_receives_twenty_posts_in_order_by_gossip() {
     for text in &texts {
         b.node.post(text).await.unwrap();
     }
-    wait_for("all 20 posts on A", || async {
+    wait_for("all 20 posts on A", DEADLINE, || async {
         a.home_texts().await.len() == 20
     })
     .await;
@@ -135,12 +116,12 @@ async fn a_restarted_follower_catches_up_five_hundred_posts_in_batches() {
     let a = start_with(
         3,
         store,
-        config(vec![b_addr.clone()], Some(Duration::from_secs(3600))),
+        loopback_config(vec![b_addr.clone()], Some(Duration::from_secs(3600))),
     )
     .await;
     a.node.follow(b.author()).await.unwrap();
     let a_peer = a.node.peer_id();
-    wait_for("B to see A subscribed to B's topic", || async {
+    wait_for("B to see A subscribed to B's topic", DEADLINE, || async {
         b.node
             .topic_peers(b.author())
             .await
@@ -149,7 +130,7 @@ async fn a_restarted_follower_catches_up_five_hundred_posts_in_batches() {
     })
     .await;
     b.node.post("before the restart").await.unwrap();
-    wait_for("the first post on A", || async {
+    wait_for("the first post on A", DEADLINE, || async {
         a.home_texts().await.len() == 1
     })
     .await;
@@ -167,10 +148,10 @@ async fn a_restarted_follower_catches_up_five_hundred_posts_in_batches() {
     let a = start_with(
         seed,
         store,
-        config(vec![b_addr], Some(Duration::from_secs(3600))),
+        loopback_config(vec![b_addr], Some(Duration::from_secs(3600))),
     )
     .await;
-    wait_for("A to catch up all 501 posts", || async {
+    wait_for("A to catch up all 501 posts", DEADLINE, || async {
         a.home_texts().await.len() == 501
     })
     .await;
@@ -191,7 +172,7 @@ async fn a_new_follower_gets_an_offline_authors_feed_from_another_holder() {
     for i in 0..30 {
         b.node.post(&format!("b {i}")).await.unwrap();
     }
-    wait_for("C to hold B's feed", || async {
+    wait_for("C to hold B's feed", DEADLINE, || async {
         c.store
             .head(&b.author())
             .unwrap()
@@ -206,7 +187,7 @@ async fn a_new_follower_gets_an_offline_authors_feed_from_another_holder() {
     // A joins through C only and follows B: it must find C as a provider of B's feed.
     let a = start(5, vec![c_addr]).await;
     a.node.follow(b_author).await.unwrap();
-    wait_for("A to get B's whole feed from C", || async {
+    wait_for("A to get B's whole feed from C", DEADLINE, || async {
         a.store
             .head(&b_author)
             .unwrap()
@@ -235,24 +216,30 @@ async fn posts_reach_the_end_of_a_chain_of_six_peers_live() {
         .await
         .unwrap();
     last.node.follow(first.author()).await.unwrap();
-    wait_for("the last peer to get the first post", || async {
+    wait_for("the last peer to get the first post", DEADLINE, || async {
         last.home_texts().await.len() == 1
     })
     .await;
     let last_peer = last.node.peer_id();
-    wait_for("the first peer to see the last subscribed", || async {
-        first
-            .node
-            .topic_peers(first.author())
-            .await
-            .unwrap()
-            .contains(&last_peer)
-    })
+    wait_for(
+        "the first peer to see the last subscribed",
+        DEADLINE,
+        || async {
+            first
+                .node
+                .topic_peers(first.author())
+                .await
+                .unwrap()
+                .contains(&last_peer)
+        },
+    )
     .await;
     first.node.post("live").await.unwrap();
-    wait_for("the live post at the end of the chain", || async {
-        last.home_texts().await.len() == 2
-    })
+    wait_for(
+        "the live post at the end of the chain",
+        DEADLINE,
+        || async { last.home_texts().await.len() == 2 },
+    )
     .await;
 }
 
@@ -267,12 +254,12 @@ async fn a_reply_reaches_a_follower_of_the_replier_in_the_thread() {
     b.node.follow(d.author()).await.unwrap();
     let post = a.node.post("the post").await.unwrap();
     let post_id = post.id();
-    wait_for("A's post on D", || async {
+    wait_for("A's post on D", DEADLINE, || async {
         d.store.entry(&post_id).unwrap().is_some()
     })
     .await;
     let reply = d.node.reply(post_id, "D's reply").await.unwrap();
-    wait_for("the thread on B", || async {
+    wait_for("the thread on B", DEADLINE, || async {
         b.store.thread(&post_id, 100).unwrap().len() == 2
     })
     .await;
