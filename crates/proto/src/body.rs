@@ -158,10 +158,17 @@ pub enum Body {
         /// The new text.
         text: String,
     },
-    /// `delete`: `{target}`; only meaningful for the author's own entries.
+    /// `delete`: `{target, target_seq, target_prev}`; only meaningful for the author's own
+    /// entries. The position of the target in the feed is repeated, signed, so that the
+    /// chain stays verifiable once every holder has dropped the target's body
+    /// (`docs/PROTOCOL.md` §Deletes).
     Delete {
         /// The entry deleted.
         target: ContentId,
+        /// Its seq.
+        target_seq: u64,
+        /// Its `prev` (`None` when `target_seq` is 1).
+        target_prev: Option<ContentId>,
     },
     /// `follow`: `{subject}`.
     Follow {
@@ -237,9 +244,28 @@ impl Body {
                 target: cid_field(&mut f, "target")?,
                 text: text_field("text", f.text("text")?, MAX_TEXT_BYTES)?,
             },
-            Kind::Delete => Body::Delete {
-                target: cid_field(&mut f, "target")?,
-            },
+            Kind::Delete => {
+                let target = cid_field(&mut f, "target")?;
+                let target_seq = f.uint("target_seq")?;
+                if target_seq == 0 || target_seq > crate::limits::MAX_SEQ {
+                    return Err(CborError::WrongType("target_seq").into());
+                }
+                let target_prev = f
+                    .nullable_bytes("target_prev")?
+                    .map(|b| {
+                        ContentId::from_bytes(b).map_err(|_| BodyError::BadContentId("target_prev"))
+                    })
+                    .transpose()?;
+                // Seq 1 has no predecessor; every later seq has one.
+                if (target_seq == 1) != target_prev.is_none() {
+                    return Err(BodyError::BadContentId("target_prev"));
+                }
+                Body::Delete {
+                    target,
+                    target_seq,
+                    target_prev,
+                }
+            }
             Kind::Follow => Body::Follow {
                 subject: author_field(&mut f, "subject")?,
             },
@@ -316,10 +342,23 @@ impl Body {
                     .field("text", Value::Text(text))
                     .finish()
             }
-            Body::Delete { target } => {
+            Body::Delete {
+                target,
+                target_seq,
+                target_prev,
+            } => {
                 let target = cid(target);
+                let prev = target_prev.as_ref().map(cid);
                 MapBuilder::new()
                     .field("target", Value::Bytes(&target))
+                    .field("target_seq", Value::Uint(*target_seq))
+                    .field(
+                        "target_prev",
+                        match &prev {
+                            Some(prev) => Value::Bytes(prev),
+                            None => Value::Null,
+                        },
+                    )
                     .finish()
             }
             Body::Follow { subject } | Body::Unfollow { subject } => MapBuilder::new()
@@ -382,7 +421,16 @@ mod tests {
                 target: id,
                 text: "fixed".into(),
             },
-            Body::Delete { target: id },
+            Body::Delete {
+                target: id,
+                target_seq: 4,
+                target_prev: Some(ContentId::of(b"three")),
+            },
+            Body::Delete {
+                target: id,
+                target_seq: 1,
+                target_prev: None,
+            },
             Body::Follow { subject },
             Body::Unfollow { subject },
             Body::Profile {

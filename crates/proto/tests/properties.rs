@@ -191,11 +191,31 @@ fn kind_and_body() -> impl Strategy<Value = (String, Vec<(String, Item)>, Body)>
                 text: t
             }
         )),
-        cid_strategy().prop_map(move |target| (
-            "delete".into(),
-            vec![f("target", cid(target))],
-            Body::Delete { target: id(target) }
-        )),
+        (
+            cid_strategy(),
+            1u64..kith_proto::limits::MAX_SEQ,
+            cid_strategy()
+        )
+            .prop_map(move |(target, seq, prev)| {
+                let (prev_item, prev_id) = if seq == 1 {
+                    (Item::Null, None)
+                } else {
+                    (cid(prev), Some(id(prev)))
+                };
+                (
+                    "delete".into(),
+                    vec![
+                        f("target", cid(target)),
+                        f("target_seq", Item::Uint(seq)),
+                        f("target_prev", prev_item),
+                    ],
+                    Body::Delete {
+                        target: id(target),
+                        target_seq: seq,
+                        target_prev: prev_id,
+                    },
+                )
+            }),
         (any::<[u8; 32]>(), any::<bool>()).prop_map(move |(seed, follow)| {
             let subject = subject(seed);
             let fields = vec![f("subject", Item::Bytes(subject.as_bytes().to_vec()))];

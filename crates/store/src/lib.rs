@@ -33,7 +33,7 @@ use std::time::Duration;
 use kith_proto::{AuthorId, EntryError, VerifiedEntry, validate_batch};
 use redb::{Database, ReadableDatabase};
 
-pub use read::{HeadInfo, HomeCursor, HomePage};
+pub use read::{EntryState, HeadInfo, HomeCursor, HomePage, ReactionCount};
 pub use writer::{AppendError, AppendOutcome};
 
 /// Tunables of a store. The defaults suit a home peer and the test suite alike.
@@ -174,13 +174,28 @@ pub enum IngestError {
 /// The result of appending one entry.
 pub type AppendResult = Result<AppendOutcome, AppendError>;
 
+/// A per-author setting of this peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthorFlag {
+    Blocked,
+    Muted,
+}
+
 pub(crate) enum Request {
     Append {
         entries: Vec<VerifiedEntry>,
         /// Answer only once the commit is on disk; else once it is visible, and make it
         /// durable within [`StoreConfig::relaxed_flush`].
         durable: bool,
+        /// Entries of feeds this store does not hold are kept detached instead of buffered.
+        detached: bool,
         reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
+    },
+    SetFlag {
+        flag: AuthorFlag,
+        author: AuthorId,
+        on: bool,
+        reply: oneshot::Sender<Result<(), StoreError>>,
     },
     AddLocal {
         author: AuthorId,
@@ -193,14 +208,14 @@ impl Request {
     fn durable(&self) -> bool {
         match self {
             Request::Append { durable, .. } => *durable,
-            Request::AddLocal { .. } => true,
+            Request::AddLocal { .. } | Request::SetFlag { .. } => true,
         }
     }
 
     fn weight(&self) -> usize {
         match self {
             Request::Append { entries, .. } => entries.len(),
-            Request::AddLocal { .. } => 1,
+            Request::AddLocal { .. } | Request::SetFlag { .. } => 1,
         }
     }
 }
@@ -308,13 +323,52 @@ impl Store {
     /// Queues verified entries for appending; blocks while the queue is full. The ticket
     /// resolves once they are durably committed, with one result per entry, in order.
     pub fn submit(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
-        self.send(entries, true)
+        self.send(entries, true, false)
+    }
+
+    /// Like [`Store::try_submit_relaxed`], for entries wanted on their own rather than as
+    /// part of a feed (a stranger's reply in a thread held here, a reaction, a delete): an
+    /// entry whose feed this store holds none of is kept detached
+    /// ([`AppendOutcome::Detached`]), indexed (threads, reactions, edits, deletes) but in no
+    /// feed; an entry of a feed held is appended (or buffered) as usual.
+    pub fn try_submit_detached(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
+        self.try_send_as(entries, false, true)
+    }
+
+    /// [`Store::try_submit_detached`] that waits for room in the queue, and for the disk.
+    pub fn submit_detached(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
+        self.send(entries, true, true)
+    }
+
+    /// Blocks (`on`) or unblocks an author. Blocking drops everything stored of theirs
+    /// (feed, detached entries, buffered entries) and refuses all of it from then on.
+    pub fn set_blocked(&self, author: AuthorId, on: bool) -> Result<(), StoreError> {
+        self.set_flag(AuthorFlag::Blocked, author, on)
+    }
+
+    /// Mutes (`on`) or unmutes an author: kept and relayed, hidden from timelines.
+    pub fn set_muted(&self, author: AuthorId, on: bool) -> Result<(), StoreError> {
+        self.set_flag(AuthorFlag::Muted, author, on)
+    }
+
+    fn set_flag(&self, flag: AuthorFlag, author: AuthorId, on: bool) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .requests
+            .send(Request::SetFlag {
+                flag,
+                author,
+                on,
+                reply,
+            })
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
     }
 
     /// Like [`Store::submit`] but fails with [`StoreError::Busy`] instead of blocking when the
     /// queue is full (for async callers that must not block).
     pub fn try_submit(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
-        self.try_send(entries, true)
+        self.try_send_as(entries, true, false)
     }
 
     /// Like [`Store::submit`], for entries that can be had again after a crash (received
@@ -324,32 +378,44 @@ impl Store {
     /// them (the store stays consistent: it reopens at the last durable commit), and the
     /// next catch-up fetches them again. Never for entries acknowledged to a user.
     pub fn submit_relaxed(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
-        self.send(entries, false)
+        self.send(entries, false, false)
     }
 
     /// [`Store::submit_relaxed`] that fails with [`StoreError::Busy`] instead of blocking.
     pub fn try_submit_relaxed(&self, entries: Vec<VerifiedEntry>) -> Result<Ticket, StoreError> {
-        self.try_send(entries, false)
+        self.try_send_as(entries, false, false)
     }
 
-    fn send(&self, entries: Vec<VerifiedEntry>, durable: bool) -> Result<Ticket, StoreError> {
+    fn send(
+        &self,
+        entries: Vec<VerifiedEntry>,
+        durable: bool,
+        detached: bool,
+    ) -> Result<Ticket, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.inner
             .requests
             .send(Request::Append {
                 entries,
                 durable,
+                detached,
                 reply,
             })
             .map_err(|_| StoreError::WriterStopped)?;
         Ok(Ticket(answer))
     }
 
-    fn try_send(&self, entries: Vec<VerifiedEntry>, durable: bool) -> Result<Ticket, StoreError> {
+    fn try_send_as(
+        &self,
+        entries: Vec<VerifiedEntry>,
+        durable: bool,
+        detached: bool,
+    ) -> Result<Ticket, StoreError> {
         let (reply, answer) = oneshot::channel();
         match self.inner.requests.try_send(Request::Append {
             entries,
             durable,
+            detached,
             reply,
         }) {
             Ok(()) => Ok(Ticket(answer)),

@@ -85,26 +85,138 @@ fn decode(table: &'static str, bytes: &[u8]) -> Result<Entry, StoreError> {
     })
 }
 
+/// A log row: `None` if absent or deleted (only the id is left).
 fn log_entry(
     log: &ReadOnlyTable<&'static [u8], &'static [u8]>,
     key: &[u8],
 ) -> Result<Option<Entry>, StoreError> {
     match log.get(key)? {
-        Some(value) => Ok(Some(decode("log_v1", &value.value()[32..])?)),
-        None => Ok(None),
+        Some(value) if value.value().len() > 32 => {
+            Ok(Some(decode("log_v1", &value.value()[32..])?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// What a store knows of a content id.
+#[derive(Debug, Clone)]
+pub enum EntryState {
+    /// The entry is held (in its feed or detached).
+    Held(Entry),
+    /// Its author deleted it; the tombstone (the delete entry), if held.
+    Deleted {
+        /// The id of the delete entry.
+        tombstone: ContentId,
+    },
+    /// Not known here.
+    Unknown,
+}
+
+/// How many authors reacted to an entry with one reaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionCount {
+    /// The reaction (an emoji or short word).
+    pub reaction: String,
+    /// How many authors' current reaction it is.
+    pub count: u64,
+}
+
+/// The read tables an id lookup needs.
+struct Lookup {
+    ids: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    log: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    detached: ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl Lookup {
+    fn open(txn: &redb::ReadTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            ids: txn.open_table(IDS)?,
+            log: txn.open_table(LOG)?,
+            detached: txn.open_table(DETACHED)?,
+        })
+    }
+
+    fn get(&self, digest: &[u8]) -> Result<Option<Entry>, StoreError> {
+        if let Some(key) = self.ids.get(digest)? {
+            return log_entry(&self.log, key.value());
+        }
+        match self.detached.get(digest)? {
+            Some(bytes) => Ok(Some(decode("detached_v1", bytes.value())?)),
+            None => Ok(None),
+        }
     }
 }
 
 impl Store {
-    /// The entry with content id `id`.
+    /// The entry with content id `id`, in a feed or detached; `None` if unknown or deleted.
     pub fn entry(&self, id: &ContentId) -> Result<Option<Entry>, StoreError> {
         let txn = self.read()?;
-        let ids = txn.open_table(IDS)?;
-        let Some(key) = ids.get(id.digest().as_slice())? else {
+        Lookup::open(&txn)?.get(id.digest())
+    }
+
+    /// Whether `id` is held, deleted or unknown here.
+    pub fn entry_state(&self, id: &ContentId) -> Result<EntryState, StoreError> {
+        let txn = self.read()?;
+        if let Some(entry) = Lookup::open(&txn)?.get(id.digest())? {
+            return Ok(EntryState::Held(entry));
+        }
+        let tombstones = txn.open_table(TOMBSTONES)?;
+        Ok(match tombstones.get(id.digest().as_slice())? {
+            Some(t) => EntryState::Deleted {
+                tombstone: ContentId::from_digest(digest(t.value(), 0)),
+            },
+            None => EntryState::Unknown,
+        })
+    }
+
+    /// The delete entry of a deleted `id`, if held: what peers are served in its place.
+    pub fn tombstone_of(&self, id: &ContentId) -> Result<Option<Entry>, StoreError> {
+        let txn = self.read()?;
+        let tombstones = txn.open_table(TOMBSTONES)?;
+        let Some(t) = tombstones.get(id.digest().as_slice())? else {
             return Ok(None);
         };
-        let log = txn.open_table(LOG)?;
-        log_entry(&log, key.value())
+        Lookup::open(&txn)?.get(t.value())
+    }
+
+    /// Up to `limit` entries of `author`'s feed from `from_seq` on, in seq order, as served
+    /// to peers: one per seq, a deleted entry replaced by its tombstone (the delete entry,
+    /// which carries the deleted entry's id and link), so the chain stays verifiable. Stops
+    /// at a deleted entry whose tombstone is not held.
+    pub fn feed_for_peers(
+        &self,
+        author: &AuthorId,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let txn = self.read()?;
+        let lookup = Lookup::open(&txn)?;
+        let tombstones = txn.open_table(TOMBSTONES)?;
+        let start = feed_key(author, from_seq);
+        let end = feed_key(author, u64::MAX);
+        let mut entries = Vec::new();
+        for row in lookup
+            .log
+            .range(start.as_slice()..=end.as_slice())?
+            .take(limit)
+        {
+            let (_, value) = row?;
+            let value = value.value();
+            if value.len() > 32 {
+                entries.push(decode("log_v1", &value[32..])?);
+                continue;
+            }
+            let stand_in = match tombstones.get(&value[..32])? {
+                Some(t) => lookup.get(t.value())?,
+                None => None,
+            };
+            match stand_in {
+                Some(tombstone) => entries.push(tombstone),
+                None => break,
+            }
+        }
+        Ok(entries)
     }
 
     /// The entry of `author` at `seq`.
@@ -157,9 +269,15 @@ impl Store {
             Box::new(rows)
         };
         let mut entries = Vec::new();
-        for row in rows.take(limit) {
+        for row in rows {
+            if entries.len() >= limit {
+                break;
+            }
             let (_, value) = row?;
-            entries.push(decode("log_v1", &value.value()[32..])?);
+            // Deleted entries (only the id left) are skipped.
+            if value.value().len() > 32 {
+                entries.push(decode("log_v1", &value.value()[32..])?);
+            }
         }
         Ok(entries)
     }
@@ -247,17 +365,30 @@ impl Store {
         Ok(HomePage { entries, next })
     }
 
-    /// Up to `limit` replies to `parent`, oldest first.
+    /// Ids of up to `limit` replies to `parent` (deleted ones included), oldest first.
+    fn reply_ids(
+        replies: &ReadOnlyTable<&'static [u8], &'static [u8]>,
+        parent: &ContentId,
+        limit: usize,
+    ) -> Result<Vec<ContentId>, StoreError> {
+        let start = prefix_start(parent.digest(), 40);
+        let end = prefix_end(parent.digest(), 40);
+        let mut ids = Vec::new();
+        for row in replies.range(start.as_slice()..end.as_slice())?.take(limit) {
+            let (key, _) = row?;
+            ids.push(ContentId::from_digest(digest(key.value(), 40)));
+        }
+        Ok(ids)
+    }
+
+    /// Up to `limit` replies to `parent` held here (in feeds or detached), oldest first.
     pub fn replies(&self, parent: &ContentId, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let txn = self.read()?;
         let replies = txn.open_table(REPLIES)?;
-        let log = txn.open_table(LOG)?;
-        let start = prefix_start(parent.digest(), 40);
-        let end = prefix_end(parent.digest(), 40);
+        let lookup = Lookup::open(&txn)?;
         let mut entries = Vec::new();
-        for row in replies.range(start.as_slice()..end.as_slice())?.take(limit) {
-            let (_, feed_key) = row?;
-            if let Some(entry) = log_entry(&log, feed_key.value())? {
+        for id in Self::reply_ids(&replies, parent, limit)? {
+            if let Some(entry) = lookup.get(id.digest())? {
                 entries.push(entry);
             }
         }
@@ -266,24 +397,166 @@ impl Store {
 
     /// The thread of `root` as this store knows it: the root entry (if held) first, then
     /// the replies breadth first (each parent's replies oldest first), at most `limit`
-    /// entries in all. Replies whose parent is not held are not reached.
+    /// entries in all. Deleted replies are left out, but replies to them are still reached;
+    /// replies whose parent this store never learnt of are not.
     pub fn thread(&self, root: &ContentId, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        let mut entries: Vec<Entry> = self.entry(root)?.into_iter().collect();
+        let txn = self.read()?;
+        let replies = txn.open_table(REPLIES)?;
+        let lookup = Lookup::open(&txn)?;
+        let mut entries: Vec<Entry> = lookup.get(root.digest())?.into_iter().collect();
         let mut parents = std::collections::VecDeque::from([*root]);
         let mut seen = std::collections::HashSet::from([*root]);
+        // Bounded walk: deleted replies do not count towards `limit`, visits do.
+        let mut visits = 0usize;
         while let Some(parent) = parents.pop_front() {
-            if entries.len() >= limit {
+            if entries.len() >= limit || visits >= limit.saturating_mul(4) {
                 break;
             }
-            for reply in self.replies(&parent, limit - entries.len())? {
-                if seen.insert(reply.id()) {
-                    parents.push_back(reply.id());
-                    entries.push(reply);
+            for id in Self::reply_ids(&replies, &parent, limit)? {
+                visits += 1;
+                if seen.insert(id) {
+                    parents.push_back(id);
+                    if let Some(entry) = lookup.get(id.digest())? {
+                        entries.push(entry);
+                    }
                 }
             }
         }
         entries.truncate(limit);
         Ok(entries)
+    }
+
+    /// Current reactions to `target`, one per author (blocked authors left out), most
+    /// frequent first.
+    pub fn reactions(&self, target: &ContentId) -> Result<Vec<ReactionCount>, StoreError> {
+        let txn = self.read()?;
+        let reactions = txn.open_table(REACTIONS)?;
+        let blocked = txn.open_table(BLOCKED)?;
+        let start = prefix_start(target.digest(), 32);
+        let end = prefix_end(target.digest(), 32);
+        let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+        for row in reactions.range(start.as_slice()..end.as_slice())? {
+            let (key, value) = row?;
+            if blocked.get(&key.value()[32..64])?.is_some() {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&value.value()[48..]).into_owned();
+            *counts.entry(text).or_default() += 1;
+        }
+        let mut counts: Vec<ReactionCount> = counts
+            .into_iter()
+            .map(|(reaction, count)| ReactionCount { reaction, count })
+            .collect();
+        counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.reaction.cmp(&b.reaction)));
+        Ok(counts)
+    }
+
+    /// `author`'s current reaction to `target`, if any.
+    pub fn reaction_by(
+        &self,
+        target: &ContentId,
+        author: &AuthorId,
+    ) -> Result<Option<String>, StoreError> {
+        let txn = self.read()?;
+        let reactions = txn.open_table(REACTIONS)?;
+        Ok(reactions
+            .get(reaction_key(target, author).as_slice())?
+            .map(|v| String::from_utf8_lossy(&v.value()[48..]).into_owned()))
+    }
+
+    /// Reposts and quote posts of `target` held here, oldest first, at most `limit`.
+    pub fn reposts(&self, target: &ContentId, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        self.by_target(REPOSTS, target, limit)
+    }
+
+    /// How many reposts and quote posts of `target` are held here.
+    pub fn repost_count(&self, target: &ContentId) -> Result<u64, StoreError> {
+        let txn = self.read()?;
+        let reposts = txn.open_table(REPOSTS)?;
+        let start = prefix_start(target.digest(), 40);
+        let end = prefix_end(target.digest(), 40);
+        Ok(reposts.range(start.as_slice()..end.as_slice())?.count() as u64)
+    }
+
+    /// The edits of `target` by its own author, oldest first (the last is the current
+    /// text). Edits by anyone else are ignored.
+    pub fn edits(&self, target: &ContentId) -> Result<Vec<Entry>, StoreError> {
+        let Some(original) = self.entry(target)? else {
+            return Ok(Vec::new());
+        };
+        let mut edits = self.by_target(EDITS, target, 1024)?;
+        edits.retain(|edit| edit.author() == original.author());
+        Ok(edits)
+    }
+
+    fn by_target(
+        &self,
+        table: redb::TableDefinition<'static, &'static [u8], ()>,
+        target: &ContentId,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(table)?;
+        let lookup = Lookup::open(&txn)?;
+        let blocked = txn.open_table(BLOCKED)?;
+        let start = prefix_start(target.digest(), 40);
+        let end = prefix_end(target.digest(), 40);
+        let mut entries = Vec::new();
+        for row in index.range(start.as_slice()..end.as_slice())? {
+            if entries.len() >= limit {
+                break;
+            }
+            let (key, _) = row?;
+            if let Some(entry) = lookup.get(&key.value()[40..72])?
+                && blocked.get(entry.author().as_bytes().as_slice())?.is_none()
+            {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    fn flagged(
+        &self,
+        table: redb::TableDefinition<'static, &'static [u8], ()>,
+        name: &'static str,
+    ) -> Result<Vec<AuthorId>, StoreError> {
+        let txn = self.read()?;
+        let flags = txn.open_table(table)?;
+        let mut authors = Vec::new();
+        for row in flags.iter()? {
+            let (key, _) = row?;
+            authors.push(author_from_table(name, digest(key.value(), 0))?);
+        }
+        Ok(authors)
+    }
+
+    /// Authors blocked on this peer.
+    pub fn blocked(&self) -> Result<Vec<AuthorId>, StoreError> {
+        self.flagged(BLOCKED, "blocked_v1")
+    }
+
+    /// Authors muted on this peer.
+    pub fn muted(&self) -> Result<Vec<AuthorId>, StoreError> {
+        self.flagged(MUTED, "muted_v1")
+    }
+
+    /// Whether `author` is blocked here.
+    pub fn is_blocked(&self, author: &AuthorId) -> Result<bool, StoreError> {
+        let txn = self.read()?;
+        Ok(txn
+            .open_table(BLOCKED)?
+            .get(author.as_bytes().as_slice())?
+            .is_some())
+    }
+
+    /// Whether `author` is muted here.
+    pub fn is_muted(&self, author: &AuthorId) -> Result<bool, StoreError> {
+        let txn = self.read()?;
+        Ok(txn
+            .open_table(MUTED)?
+            .get(author.as_bytes().as_slice())?
+            .is_some())
     }
 
     fn graph(

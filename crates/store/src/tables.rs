@@ -36,6 +36,27 @@ pub(crate) const PENDING: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("pending_v1");
 /// Fork proofs; a feed with a proof is frozen: `author` → encoded `ForkProof`.
 pub(crate) const FORKS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("forks_v1");
+/// Entries held without their feed (replies of strangers in threads we hold, reactions,
+/// deletes that reach us through a thread): `id` → envelope. Each was verified on its own;
+/// if its feed is stored later, it moves into the log.
+pub(crate) const DETACHED: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("detached_v1");
+/// Current reaction of each author to each entry: `target ‖ reactor` →
+/// `ts ‖ seq ‖ reaction id ‖ reaction text`. A newer reaction (by ts, then seq) replaces it.
+pub(crate) const REACTIONS: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("reactions_v1");
+/// Reposts and quote posts by target: `target ‖ ts ‖ repost id` → `()`.
+pub(crate) const REPOSTS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("reposts_v1");
+/// Edits by target: `target ‖ ts ‖ edit id` → `()`. Only the target's author's count.
+pub(crate) const EDITS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("edits_v1");
+/// Deleted entries: `target` → id of the delete entry (the tombstone).
+pub(crate) const TOMBSTONES: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("tombstones_v1");
+/// Authors blocked on this peer (nothing of theirs is stored, shown or relayed): `author` →
+/// `()`.
+pub(crate) const BLOCKED: TableDefinition<'static, &[u8], ()> = TableDefinition::new("blocked_v1");
+/// Authors muted on this peer (stored and relayed, hidden from timelines): `author` → `()`.
+pub(crate) const MUTED: TableDefinition<'static, &[u8], ()> = TableDefinition::new("muted_v1");
 /// Store metadata: `schema` → layout version, `revision` → count of changes.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
 
@@ -73,6 +94,11 @@ pub(crate) fn reply_key(parent: &ContentId, ts: u64, id: &ContentId) -> [u8; 72]
     key
 }
 
+/// `target ‖ ts ‖ id`: the key of the edits and reposts indexes.
+pub(crate) fn target_key(target: &ContentId, ts: u64, id: &ContentId) -> [u8; 72] {
+    reply_key(target, ts, id)
+}
+
 pub(crate) fn head_value(seq: u64, id: &ContentId, ts: u64) -> [u8; 48] {
     let mut value = [0u8; 48];
     value[..8].copy_from_slice(&seq.to_be_bytes());
@@ -107,4 +133,12 @@ pub(crate) fn prefix_end(prefix: &[u8], rest: usize) -> Vec<u8> {
     let mut end = prefix.to_vec();
     end.extend(std::iter::repeat_n(0xff, rest + 1));
     end
+}
+
+/// `target ‖ reactor`: the key of the reactions index.
+pub(crate) fn reaction_key(target: &ContentId, reactor: &AuthorId) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(target.digest());
+    key[32..].copy_from_slice(reactor.as_bytes());
+    key
 }

@@ -16,7 +16,7 @@ use kith_proto::{
 use redb::{Database, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::tables::*;
-use crate::{AppendResult, Request, StoreConfig, StoreError};
+use crate::{AppendResult, AuthorFlag, Request, StoreConfig, StoreError};
 
 /// What happened to an entry that was not refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,11 @@ pub enum AppendOutcome {
         /// The first missing seq.
         first_missing: u64,
     },
+    /// Kept on its own, outside any feed (this store holds nothing of its author's feed):
+    /// see [`crate::Store::try_submit_detached`].
+    Detached,
+    /// Deleted by its author before it arrived: only the tombstone is kept.
+    Deleted,
 }
 
 /// Why a valid entry was refused by its feed. Nothing of it is stored (a fork's proof is).
@@ -62,6 +67,21 @@ pub enum AppendError {
     BufferFull {
         /// The author.
         author: AuthorId,
+    },
+    /// The author is blocked on this peer.
+    #[error("{author} is blocked on this peer")]
+    Blocked {
+        /// The author.
+        author: AuthorId,
+    },
+    /// The entry conflicts with a deleted entry of the feed, whose body is gone, so no fork
+    /// proof can be made; the entry is refused.
+    #[error("entry {seq} of {author} conflicts with a deleted entry")]
+    ConflictsWithDeleted {
+        /// The author.
+        author: AuthorId,
+        /// The seq.
+        seq: u64,
     },
 }
 
@@ -124,18 +144,19 @@ fn flush(db: &Database) {
 /// What a request asks the transaction to do, split from where its answer goes, so that
 /// every caller is answered whatever happens to the batch.
 enum Work {
-    Append(Vec<VerifiedEntry>),
+    Append(Vec<VerifiedEntry>, bool),
     AddLocal(AuthorId),
+    SetFlag(AuthorFlag, AuthorId, bool),
 }
 
 enum Done {
     Append(Vec<AppendResult>),
-    AddLocal,
+    Unit,
 }
 
 enum Reply {
     Append(oneshot::Sender<Result<Vec<AppendResult>, StoreError>>),
-    AddLocal(oneshot::Sender<Result<(), StoreError>>),
+    Unit(oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// The writer loop: runs until every [`crate::Store`] handle is gone.
@@ -214,8 +235,19 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
     let (work, replies): (Vec<Work>, Vec<Reply>) = batch
         .into_iter()
         .map(|request| match request {
-            Request::Append { entries, reply, .. } => (Work::Append(entries), Reply::Append(reply)),
-            Request::AddLocal { author, reply } => (Work::AddLocal(author), Reply::AddLocal(reply)),
+            Request::Append {
+                entries,
+                detached,
+                reply,
+                ..
+            } => (Work::Append(entries, detached), Reply::Append(reply)),
+            Request::AddLocal { author, reply } => (Work::AddLocal(author), Reply::Unit(reply)),
+            Request::SetFlag {
+                flag,
+                author,
+                on,
+                reply,
+            } => (Work::SetFlag(flag, author, on), Reply::Unit(reply)),
         })
         .unzip();
     let outcome = (|| -> Result<Vec<Done>, StoreError> {
@@ -225,15 +257,19 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
             let mut tx = Tx::open(&txn, config)?;
             for item in work {
                 done.push(match item {
-                    Work::Append(entries) => Done::Append(
+                    Work::Append(entries, detached) => Done::Append(
                         entries
                             .into_iter()
-                            .map(|entry| tx.append(entry))
+                            .map(|entry| tx.append(entry, detached))
                             .collect::<Result<_, _>>()?,
                     ),
                     Work::AddLocal(author) => {
                         tx.add_local(&author)?;
-                        Done::AddLocal
+                        Done::Unit
+                    }
+                    Work::SetFlag(flag, author, on) => {
+                        tx.set_flag(flag, &author, on)?;
+                        Done::Unit
                     }
                 });
             }
@@ -250,7 +286,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                     (Reply::Append(sender), Done::Append(results)) => {
                         drop(sender.send(Ok(results)))
                     }
-                    (Reply::AddLocal(sender), Done::AddLocal) => drop(sender.send(Ok(()))),
+                    (Reply::Unit(sender), Done::Unit) => drop(sender.send(Ok(()))),
                     // Work and replies are built pairwise above; the kinds always match.
                     _ => unreachable!("reply and work kinds differ"),
                 }
@@ -266,7 +302,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                 };
                 match reply {
                     Reply::Append(sender) => drop(sender.send(Err(error))),
-                    Reply::AddLocal(sender) => drop(sender.send(Err(error))),
+                    Reply::Unit(sender) => drop(sender.send(Err(error))),
                 }
             }
             false
@@ -287,6 +323,13 @@ struct Tx<'t> {
     local: Table<'t, &'static [u8], ()>,
     pending: Table<'t, &'static [u8], &'static [u8]>,
     forks: Table<'t, &'static [u8], &'static [u8]>,
+    detached: Table<'t, &'static [u8], &'static [u8]>,
+    reactions: Table<'t, &'static [u8], &'static [u8]>,
+    reposts: Table<'t, &'static [u8], ()>,
+    edits: Table<'t, &'static [u8], ()>,
+    tombstones: Table<'t, &'static [u8], &'static [u8]>,
+    blocked: Table<'t, &'static [u8], ()>,
+    muted: Table<'t, &'static [u8], ()>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -319,6 +362,13 @@ impl<'t> Tx<'t> {
             local: txn.open_table(LOCAL)?,
             pending: txn.open_table(PENDING)?,
             forks: txn.open_table(FORKS)?,
+            detached: txn.open_table(DETACHED)?,
+            reactions: txn.open_table(REACTIONS)?,
+            reposts: txn.open_table(REPOSTS)?,
+            edits: txn.open_table(EDITS)?,
+            tombstones: txn.open_table(TOMBSTONES)?,
+            blocked: txn.open_table(BLOCKED)?,
+            muted: txn.open_table(MUTED)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,
@@ -345,21 +395,32 @@ impl<'t> Tx<'t> {
     }
 
     /// The stored entry of `author` at `seq`, which the caller knows is at or below the
-    /// head (feeds have no holes), re-verified (see [`reverify`]).
-    fn stored_at(&self, author: &AuthorId, seq: u64) -> Result<VerifiedEntry, StoreError> {
-        let bytes = self
+    /// head (feeds have no holes), re-verified (see [`reverify`]); `Err(id)` when the entry
+    /// was deleted and only its id is left.
+    fn stored_at(
+        &self,
+        author: &AuthorId,
+        seq: u64,
+    ) -> Result<Result<VerifiedEntry, ContentId>, StoreError> {
+        let value = self
             .log
             .get(feed_key(author, seq).as_slice())?
-            .map(|v| v.value()[32..].to_vec())
+            .map(|v| v.value().to_vec())
             .ok_or_else(|| StoreError::Corrupt {
                 table: LOG_NAME,
                 detail: format!("entry {seq} of {author}, at or below the head, is missing"),
             })?;
-        reverify(LOG_NAME, &bytes)
+        if value.len() == 32 {
+            return Ok(Err(ContentId::from_digest(digest(&value, 0))));
+        }
+        reverify(LOG_NAME, &value[32..]).map(Ok)
     }
 
-    fn append(&mut self, entry: VerifiedEntry) -> Result<AppendResult, StoreError> {
+    fn append(&mut self, entry: VerifiedEntry, detached: bool) -> Result<AppendResult, StoreError> {
         let author = entry.author();
+        if self.blocked.get(author.as_bytes().as_slice())?.is_some() {
+            return Ok(Err(AppendError::Blocked { author }));
+        }
         if let Some(proof) = self.forks.get(author.as_bytes().as_slice())? {
             return Ok(Err(AppendError::Frozen {
                 author,
@@ -367,6 +428,41 @@ impl<'t> Tx<'t> {
             }));
         }
         let head = self.head(&author)?;
+        if detached && head.is_none() {
+            return self.detach(entry);
+        }
+        // A tombstone standing in for the deleted entry right after our head (a holder that
+        // dropped the body serves the tombstone in its place): the deleted entry's id and
+        // link, signed by the author, take its place in the chain.
+        if let Body::Delete {
+            target,
+            target_seq,
+            target_prev,
+        } = entry.body()
+            && entry.seq() > *target_seq
+            && *target_seq == head.map_or(0, |h| h.seq) + 1
+            && *target_prev == head.map(|h| h.id)
+        {
+            let ts = self.head_ts(&author)?;
+            self.insert_stub(&author, *target_seq, target, ts, entry.id())?;
+            let drained = self.drain_pending(&author)?;
+            if entry.seq() == *target_seq + 1 {
+                // The tombstone is itself next; it was not drained (it was not buffered).
+                let head = self.head(&author)?;
+                if matches!(extends(head, &entry), Extends::Next) {
+                    self.insert(&entry)?;
+                    let more = self.drain_pending(&author)?;
+                    return Ok(Ok(AppendOutcome::Appended {
+                        drained: drained + more,
+                    }));
+                }
+            }
+            let head = self.head(&author)?;
+            return match extends(head, &entry) {
+                Extends::Gap { first_missing } => self.buffer(entry, first_missing),
+                _ => Ok(Ok(AppendOutcome::Duplicate)),
+            };
+        }
         match extends(head, &entry) {
             Extends::Next => {
                 self.insert(&entry)?;
@@ -374,18 +470,22 @@ impl<'t> Tx<'t> {
                 Ok(Ok(AppendOutcome::Appended { drained }))
             }
             Extends::Duplicate => Ok(Ok(AppendOutcome::Duplicate)),
-            Extends::Behind => {
-                let stored = self.stored_at(&author, entry.seq())?;
-                if stored.id() == entry.id() {
-                    Ok(Ok(AppendOutcome::Duplicate))
-                } else {
-                    self.record_fork(stored, entry)
-                }
-            }
+            Extends::Behind => match self.stored_at(&author, entry.seq())? {
+                Ok(stored) if stored.id() == entry.id() => Ok(Ok(AppendOutcome::Duplicate)),
+                Ok(stored) => self.record_fork(stored, entry),
+                // The body was deleted here; the author's tombstone holds its id.
+                Err(id) if id == entry.id() => Ok(Ok(AppendOutcome::Deleted)),
+                Err(_) => Ok(Err(AppendError::ConflictsWithDeleted {
+                    author,
+                    seq: entry.seq(),
+                })),
+            },
             Extends::BrokenLink => {
                 let seq = entry.seq() - 1;
-                let stored = self.stored_at(&author, seq)?;
-                self.record_fork(stored, entry)
+                match self.stored_at(&author, seq)? {
+                    Ok(stored) => self.record_fork(stored, entry),
+                    Err(_) => Ok(Err(AppendError::ConflictsWithDeleted { author, seq })),
+                }
             }
             Extends::Gap { first_missing } => self.buffer(entry, first_missing),
         }
@@ -450,10 +550,12 @@ impl<'t> Tx<'t> {
                     drained += 1;
                 }
                 _ => {
-                    let stored = self.stored_at(author, head.seq)?;
                     // The buffered successor names another predecessor: the author forked.
                     // The proof is kept; the entry that triggered the drain stays appended.
-                    let _ = self.record_fork(stored, next)?;
+                    // (Against a deleted predecessor no proof can be made: it is dropped.)
+                    if let Ok(stored) = self.stored_at(author, head.seq)? {
+                        let _ = self.record_fork(stored, next)?;
+                    }
                     return Ok(drained);
                 }
             }
@@ -486,10 +588,257 @@ impl<'t> Tx<'t> {
         }))
     }
 
+    /// The timestamp of `author`'s head (0 if none).
+    fn head_ts(&self, author: &AuthorId) -> Result<u64, StoreError> {
+        Ok(self
+            .heads
+            .get(author.as_bytes().as_slice())?
+            .map_or(0, |v| be_u64(v.value(), 40)))
+    }
+
+    /// Puts a deleted entry's place in its feed: its id only, no body. `ts` is the head's
+    /// timestamp before it (the deleted entry's own is gone with its body).
+    fn insert_stub(
+        &mut self,
+        author: &AuthorId,
+        seq: u64,
+        id: &ContentId,
+        ts: u64,
+        tombstone: ContentId,
+    ) -> Result<(), StoreError> {
+        let key = feed_key(author, seq);
+        self.log.insert(key.as_slice(), id.digest().as_slice())?;
+        self.ids.insert(id.digest().as_slice(), key.as_slice())?;
+        self.heads.insert(
+            author.as_bytes().as_slice(),
+            head_value(seq, id, ts).as_slice(),
+        )?;
+        self.detached.remove(id.digest().as_slice())?;
+        self.tombstones
+            .insert(id.digest().as_slice(), tombstone.digest().as_slice())?;
+        self.changes += 1;
+        Ok(())
+    }
+
+    /// Keeps an entry outside any feed and indexes it.
+    fn detach(&mut self, entry: VerifiedEntry) -> Result<AppendResult, StoreError> {
+        let id = entry.id();
+        if self.ids.get(id.digest().as_slice())?.is_some()
+            || self.detached.get(id.digest().as_slice())?.is_some()
+        {
+            return Ok(Ok(AppendOutcome::Duplicate));
+        }
+        if self.tombstones.get(id.digest().as_slice())?.is_some() {
+            return Ok(Ok(AppendOutcome::Deleted));
+        }
+        self.detached
+            .insert(id.digest().as_slice(), entry.bytes())?;
+        self.index(&entry, None)?;
+        self.changes += 1;
+        Ok(Ok(AppendOutcome::Detached))
+    }
+
+    /// The indexes every held entry feeds, in a feed (`key` is its log key) or detached.
+    fn index(&mut self, entry: &VerifiedEntry, key: Option<&[u8]>) -> Result<(), StoreError> {
+        let author = entry.author();
+        let (id, ts) = (entry.id(), entry.ts());
+        match entry.body() {
+            Body::Reply { parent, .. } => {
+                self.replies.insert(
+                    reply_key(parent, ts, &id).as_slice(),
+                    key.unwrap_or_default(),
+                )?;
+            }
+            Body::React { target, reaction } => {
+                let reactor_key = reaction_key(target, &author);
+                let newer = match self.reactions.get(reactor_key.as_slice())? {
+                    Some(old) => {
+                        let old = old.value();
+                        (ts, entry.seq()) > (be_u64(old, 0), be_u64(old, 8))
+                    }
+                    None => true,
+                };
+                if newer {
+                    let mut value = Vec::with_capacity(48 + reaction.len());
+                    value.extend_from_slice(&ts.to_be_bytes());
+                    value.extend_from_slice(&entry.seq().to_be_bytes());
+                    value.extend_from_slice(id.digest());
+                    value.extend_from_slice(reaction.as_bytes());
+                    self.reactions
+                        .insert(reactor_key.as_slice(), value.as_slice())?;
+                }
+            }
+            Body::Repost { target, .. } => {
+                self.reposts
+                    .insert(target_key(target, ts, &id).as_slice(), ())?;
+            }
+            Body::Edit { target, .. } => {
+                self.edits
+                    .insert(target_key(target, ts, &id).as_slice(), ())?;
+            }
+            Body::Delete { target, .. } => {
+                self.redact(target, &author, id)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Drops the body of `target` if it is held and `author`'s (only authors delete their
+    /// own entries) and records the tombstone, so it is never stored or served again.
+    fn redact(
+        &mut self,
+        target: &ContentId,
+        author: &AuthorId,
+        tombstone: ContentId,
+    ) -> Result<(), StoreError> {
+        let digest_key = target.digest().as_slice();
+        let in_log = self.ids.get(digest_key)?.map(|v| v.value().to_vec());
+        let body = match &in_log {
+            Some(key) if &key[..32] == author.as_bytes().as_slice() => self
+                .log
+                .get(key.as_slice())?
+                .and_then(|v| (v.value().len() > 32).then(|| v.value()[32..].to_vec())),
+            Some(_) => return Ok(()),
+            None => self.detached.get(digest_key)?.map(|v| v.value().to_vec()),
+        };
+        let target_entry = match body {
+            Some(bytes) => {
+                let entry = reverify(LOG_NAME, &bytes)?;
+                if entry.author() != *author {
+                    return Ok(());
+                }
+                Some(entry)
+            }
+            None => None,
+        };
+        self.tombstones
+            .insert(digest_key, tombstone.digest().as_slice())?;
+        let Some(target_entry) = target_entry else {
+            return Ok(());
+        };
+        match &in_log {
+            Some(key) => {
+                self.log.insert(key.as_slice(), digest_key)?;
+                let seq = target_entry.seq();
+                if target_entry.kind().is_timeline_item() {
+                    self.author_timeline.remove(key.as_slice())?;
+                    for owner in self.home_owners(author)? {
+                        self.home
+                            .remove(home_key(&owner, target_entry.ts(), author, seq).as_slice())?;
+                    }
+                }
+            }
+            None => {
+                self.detached.remove(digest_key)?;
+            }
+        }
+        // What the deleted entry counted for stops counting; a deleted reply keeps its
+        // place in the thread index so the replies to it stay reachable.
+        let ts = target_entry.ts();
+        match target_entry.body() {
+            Body::React { target: t, .. } => {
+                let reactor_key = reaction_key(t, author);
+                let current = self
+                    .reactions
+                    .get(reactor_key.as_slice())?
+                    .is_some_and(|v| &v.value()[16..48] == digest_key);
+                if current {
+                    self.reactions.remove(reactor_key.as_slice())?;
+                }
+            }
+            Body::Repost { target: t, .. } => {
+                self.reposts.remove(target_key(t, ts, target).as_slice())?;
+            }
+            Body::Edit { target: t, .. } => {
+                self.edits.remove(target_key(t, ts, target).as_slice())?;
+            }
+            _ => {}
+        }
+        self.changes += 1;
+        Ok(())
+    }
+
+    /// Sets or clears a per-author flag; blocking drops everything held of the author.
+    fn set_flag(
+        &mut self,
+        flag: AuthorFlag,
+        author: &AuthorId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        let table = match flag {
+            AuthorFlag::Blocked => &mut self.blocked,
+            AuthorFlag::Muted => &mut self.muted,
+        };
+        if on {
+            table.insert(author.as_bytes().as_slice(), ())?;
+        } else {
+            table.remove(author.as_bytes().as_slice())?;
+        }
+        if on && flag == AuthorFlag::Blocked {
+            self.purge(author)?;
+        }
+        self.changes += 1;
+        Ok(())
+    }
+
+    /// Drops every entry of `author`: the feed and its indexes, buffered and detached
+    /// entries. Reactions and reposts they made stay indexed but are filtered out when read.
+    fn purge(&mut self, author: &AuthorId) -> Result<(), StoreError> {
+        for owner in self.local_owners()? {
+            self.unfill_home(&owner, author)?;
+        }
+        let start = feed_key(author, 0);
+        let end = feed_key(author, u64::MAX);
+        let mut ids = Vec::new();
+        for row in self.log.range(start.as_slice()..=end.as_slice())? {
+            let (_, value) = row?;
+            ids.push(digest(value.value(), 0));
+        }
+        for id in ids {
+            self.ids.remove(id.as_slice())?;
+        }
+        self.log
+            .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)?;
+        self.author_timeline
+            .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)?;
+        self.pending
+            .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)?;
+        self.heads.remove(author.as_bytes().as_slice())?;
+        // Detached entries are keyed by id: one pass over them (blocking is rare).
+        let author_bytes = *author.as_bytes();
+        self.detached.retain(|_, envelope| {
+            Entry::decode(envelope).map_or(true, |entry| *entry.author().as_bytes() != author_bytes)
+        })?;
+        Ok(())
+    }
+
+    fn local_owners(&self) -> Result<Vec<AuthorId>, StoreError> {
+        let mut owners = Vec::new();
+        for row in self.local.iter()? {
+            let (key, _) = row?;
+            owners.push(author_from_table(
+                "local_identities_v1",
+                digest(key.value(), 0),
+            )?);
+        }
+        Ok(owners)
+    }
+
     /// Writes an entry that extends its feed, and every index that derives from it.
     fn insert(&mut self, entry: &VerifiedEntry) -> Result<(), StoreError> {
         let author = entry.author();
         let (seq, id, ts) = (entry.seq(), entry.id(), entry.ts());
+        let tombstone = self
+            .tombstones
+            .get(id.digest().as_slice())?
+            .map(|v| ContentId::from_digest(digest(v.value(), 0)));
+        if let Some(tombstone) = tombstone {
+            // Deleted before its feed reached us: only its place in the chain is kept.
+            let ts = self.head_ts(&author)?;
+            return self.insert_stub(&author, seq, &id, ts, tombstone);
+        }
+        self.detached.remove(id.digest().as_slice())?;
         let key = feed_key(&author, seq);
         let mut value = Vec::with_capacity(32 + entry.bytes().len());
         value.extend_from_slice(id.digest());
@@ -509,11 +858,8 @@ impl<'t> Tx<'t> {
                 )?;
             }
         }
+        self.index(entry, Some(key.as_slice()))?;
         match entry.body() {
-            Body::Reply { parent, .. } => {
-                self.replies
-                    .insert(reply_key(parent, ts, &id).as_slice(), key.as_slice())?;
-            }
             Body::Follow { subject } => {
                 self.follows
                     .insert(pair_key(&author, subject).as_slice(), seq)?;

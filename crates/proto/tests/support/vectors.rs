@@ -412,7 +412,15 @@ fn feed_body(seq: u64, ids: &[ContentId]) -> (&'static str, Vec<u8>) {
             }
             .encode(),
         ),
-        10 => ("delete", Body::Delete { target: id(4) }.encode()),
+        10 => (
+            "delete",
+            Body::Delete {
+                target: id(4),
+                target_seq: 4,
+                target_prev: Some(id(3)),
+            }
+            .encode(),
+        ),
         _ => unreachable!("the feed has 10 entries"),
     }
 }
