@@ -153,6 +153,126 @@ pub(crate) enum Command {
         client: ClientArgs,
     },
 
+    /// React to an entry with an emoji or a short word (replaces your earlier reaction).
+    React {
+        /// The content id of the entry (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        /// The reaction, e.g. ❤ or +1 (1 to 64 bytes).
+        #[arg(value_name = "EMOJI")]
+        reaction: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Repost an entry to your followers.
+    Repost {
+        /// The content id of the entry (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Repost an entry with a comment (a quote post).
+    Quote {
+        /// The content id of the entry (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        /// Your comment.
+        #[arg(value_name = "TEXT")]
+        text: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Replace the text of one of your posts, replies or quotes (the history is kept).
+    Edit {
+        /// The content id of your entry (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        /// The new text.
+        #[arg(value_name = "TEXT")]
+        text: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Delete one of your entries: peers that hold it drop it when the tombstone reaches
+    /// them.
+    Delete {
+        /// The content id of your entry (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Show an entry as first written and each edit of it, oldest first.
+    History {
+        /// The content id of the entry (bafirei…).
+        #[arg(value_name = "ID")]
+        id: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Block an author: nothing of theirs is stored, shown or relayed by this peer, and you
+    /// stop following them.
+    Block {
+        /// Whom to block (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Unblock an author.
+    Unblock {
+        /// Whom to unblock (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// List the blocked authors.
+    Blocked(ClientArgs),
+
+    /// Mute an author: hidden from your timeline and threads, still followed and relayed.
+    Mute {
+        /// Whom to mute (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Unmute an author.
+    Unmute {
+        /// Whom to unmute (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// List the muted authors.
+    Muted(ClientArgs),
+
     /// List the peers the daemon is connected to, or manage its deny list.
     Peers(PeersArgs),
 

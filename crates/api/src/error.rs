@@ -103,6 +103,10 @@ impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> Self {
         match error {
             NodeError::Invalid(message) => Self::bad_request("invalid_input", message),
+            NodeError::NotFound(message) => Self::not_found("entry_not_found", message),
+            NodeError::Forbidden(message) => {
+                Self::new(StatusCode::FORBIDDEN, "not_your_entry", message)
+            }
             NodeError::InvalidPeerId { .. } => {
                 Self::bad_request("invalid_peer_id", error.to_string())
             }

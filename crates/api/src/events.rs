@@ -270,6 +270,11 @@ mod tests {
                 text: Some(format!("post {seq}")),
                 parent: None,
                 root: None,
+                target: None,
+                reaction: None,
+                reactions: Vec::new(),
+                reposts: 0,
+                edited: false,
             },
             local: true,
         }

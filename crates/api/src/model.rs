@@ -34,6 +34,80 @@ pub struct EntryObject {
     /// A reply's thread root (the top-level post); `null` for other kinds.
     #[serde(default)]
     pub root: Option<String>,
+    /// The entry a reaction, repost, quote, edit or delete is about; `null` for other kinds.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// A reaction's emoji or word; `null` for other kinds.
+    #[serde(default)]
+    pub reaction: Option<String>,
+    /// Current reactions to this entry known here, one per author, most frequent first.
+    /// Filled in by the entry, thread and timeline routes; empty in events.
+    #[serde(default)]
+    pub reactions: Vec<ReactionObject>,
+    /// Reposts and quotes of this entry known here (0 in events).
+    #[serde(default)]
+    pub reposts: u64,
+    /// `text` is the author's latest edit, not the original (`false` in events); the
+    /// history is at `GET /api/v1/entries/{id}/history`.
+    #[serde(default)]
+    pub edited: bool,
+}
+
+/// How many authors reacted to an entry with one reaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionObject {
+    /// The emoji or word.
+    pub reaction: String,
+    /// How many authors' current reaction it is.
+    pub count: u64,
+}
+
+/// `POST /api/v1/entries/{id}/reactions` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReaction {
+    /// An emoji or a short word, 1 to 64 bytes; replaces this identity's earlier reaction.
+    pub reaction: String,
+}
+
+/// `POST /api/v1/entries/{id}/reposts` request body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRepost {
+    /// A comment: makes it a quote post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// `POST /api/v1/entries/{id}/edits` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEdit {
+    /// The new text.
+    pub text: String,
+}
+
+/// `GET /api/v1/entries/{id}/history`: the original entry, then its author's edits, oldest
+/// first (the last one's text is the current text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// The entries.
+    pub entries: Vec<EntryObject>,
+}
+
+/// `POST /api/v1/blocks` and `POST /api/v1/mutes` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorRef {
+    /// The author, `did:key:z6Mk…`.
+    pub author: String,
+}
+
+/// `GET /api/v1/blocks` and `GET /api/v1/mutes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorList {
+    /// The authors, `did:key:z6Mk…`.
+    pub authors: Vec<String>,
 }
 
 impl From<&Entry> for EntryObject {
@@ -54,6 +128,20 @@ impl From<&Entry> for EntryObject {
                 Body::Reply { root, .. } => Some(root.to_string()),
                 _ => None,
             },
+            target: match entry.body() {
+                Body::React { target, .. }
+                | Body::Repost { target, .. }
+                | Body::Edit { target, .. }
+                | Body::Delete { target, .. } => Some(target.to_string()),
+                _ => None,
+            },
+            reaction: match entry.body() {
+                Body::React { reaction, .. } => Some(reaction.clone()),
+                _ => None,
+            },
+            reactions: Vec::new(),
+            reposts: 0,
+            edited: false,
         }
     }
 }

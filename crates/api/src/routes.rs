@@ -22,8 +22,9 @@ use tokio::sync::watch;
 use crate::error::ApiError;
 use crate::events::Hub;
 use crate::model::{
-    DeniedPeers, DenyPeers, EntryObject, FeedPage, Following, HeadObject, Health, HomePage,
-    Identity, NewFollow, NewPost, Peer, Peers, Status, Thread,
+    AuthorList, AuthorRef, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following, HeadObject,
+    Health, History, HomePage, Identity, NewEdit, NewFollow, NewPost, NewReaction, NewRepost, Peer,
+    Peers, ReactionObject, Status, Thread,
 };
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
 
@@ -62,8 +63,16 @@ pub(crate) fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/identity", get(identity))
         .route("/api/v1/posts", post(create_post))
-        .route("/api/v1/entries/{id}", get(entry))
+        .route("/api/v1/entries/{id}", get(entry).delete(delete_entry))
         .route("/api/v1/entries/{id}/thread", get(thread))
+        .route("/api/v1/entries/{id}/reactions", post(react))
+        .route("/api/v1/entries/{id}/reposts", post(repost))
+        .route("/api/v1/entries/{id}/edits", post(edit))
+        .route("/api/v1/entries/{id}/history", get(history))
+        .route("/api/v1/blocks", get(blocks).post(block))
+        .route("/api/v1/blocks/{did}", delete(unblock))
+        .route("/api/v1/mutes", get(mutes).post(mute))
+        .route("/api/v1/mutes/{did}", delete(unmute))
         .route("/api/v1/timelines/home", get(home))
         .route("/api/v1/feeds/{did}", get(feed))
         .route("/api/v1/follows", get(following).post(follow))
@@ -275,16 +284,65 @@ async fn thread(
 ) -> Result<Json<Thread>, ApiError> {
     let Path(text) = id?;
     let id = parse_id(&text)?;
-    let entries = read_store(&state, move |store| store.thread(&id, MAX_THREAD)).await?;
+    // Replies made while this peer was away, or by authors nobody here follows, arrive in
+    // the background (at most once per thread every 10 s).
+    state.node.refresh_thread(id);
+    let entries = read_store(&state, move |store| {
+        let mut entries = store.thread(&id, MAX_THREAD)?;
+        hide_muted(store, &mut entries)?;
+        decorate(store, &entries)
+    })
+    .await?;
     if entries.is_empty() {
         return Err(ApiError::not_found(
             "entry_not_found",
             format!("no entry {text} nor any reply to it is stored on this peer"),
         ));
     }
-    Ok(Json(Thread {
-        entries: entries.iter().map(EntryObject::from).collect(),
-    }))
+    Ok(Json(Thread { entries }))
+}
+
+/// Drops the entries of muted authors.
+fn hide_muted(
+    store: &Store,
+    entries: &mut Vec<kith_proto::Entry>,
+) -> Result<(), kith_store::StoreError> {
+    let muted = store.muted()?;
+    if !muted.is_empty() {
+        entries.retain(|entry| !muted.contains(&entry.author()));
+    }
+    Ok(())
+}
+
+/// Entry objects with what this store knows about each entry: current text (after edits),
+/// reactions and reposts.
+fn decorate(
+    store: &Store,
+    entries: &[kith_proto::Entry],
+) -> Result<Vec<EntryObject>, kith_store::StoreError> {
+    entries
+        .iter()
+        .map(|entry| {
+            let mut object = EntryObject::from(entry);
+            let id = entry.id();
+            object.reactions = store
+                .reactions(&id)?
+                .into_iter()
+                .map(|r| ReactionObject {
+                    reaction: r.reaction,
+                    count: r.count,
+                })
+                .collect();
+            object.reposts = store.repost_count(&id)?;
+            if object.text.is_some()
+                && let Some(latest) = store.edits(&id)?.last()
+            {
+                object.text = latest.body().text().map(str::to_owned);
+                object.edited = true;
+            }
+            Ok(object)
+        })
+        .collect()
 }
 
 async fn entry(
@@ -293,14 +351,164 @@ async fn entry(
 ) -> Result<Json<EntryObject>, ApiError> {
     let Path(text) = id?;
     let id = parse_id(&text)?;
-    let entry = read_store(&state, move |store| store.entry(&id)).await?;
-    match entry {
-        Some(entry) => Ok(Json(EntryObject::from(&entry))),
-        None => Err(ApiError::not_found(
+    let found = read_store(&state, move |store| {
+        Ok(match store.entry_state(&id)? {
+            kith_store::EntryState::Held(entry) => Ok(decorate(store, &[entry])?.remove(0)),
+            kith_store::EntryState::Deleted { tombstone } => Err(Some(tombstone)),
+            kith_store::EntryState::Unknown => Err(None),
+        })
+    })
+    .await?;
+    match found {
+        Ok(entry) => Ok(Json(entry)),
+        Err(Some(tombstone)) => Err(deleted(&text, &tombstone)),
+        Err(None) => Err(ApiError::not_found(
             "entry_not_found",
             format!("no entry {text} is stored on this peer"),
         )),
     }
+}
+
+fn deleted(text: &str, tombstone: &ContentId) -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "entry_deleted",
+        format!("entry {text} was deleted by its author (tombstone {tombstone})"),
+    )
+}
+
+async fn delete_entry(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<EntryObject>, ApiError> {
+    let Path(text) = id?;
+    let id = parse_id(&text)?;
+    let tombstone = state.node.delete(id).await?;
+    Ok(Json(EntryObject::from(&*tombstone)))
+}
+
+async fn react(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<NewReaction>, JsonRejection>,
+) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
+    let Path(text) = id?;
+    let id = parse_id(&text)?;
+    let Json(NewReaction { reaction }) = body?;
+    let entry = state.node.react(id, &reaction).await?;
+    Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
+}
+
+async fn repost(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<NewRepost>, JsonRejection>,
+) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
+    let Path(text) = id?;
+    let id = parse_id(&text)?;
+    let Json(NewRepost { text: comment }) = body?;
+    if let Some(comment) = &comment {
+        check_text(comment)?;
+    }
+    let entry = state.node.repost(id, comment.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<NewEdit>, JsonRejection>,
+) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
+    let Path(text) = id?;
+    let id = parse_id(&text)?;
+    let Json(NewEdit { text: new_text }) = body?;
+    check_text(&new_text)?;
+    let entry = state.node.edit(id, &new_text).await?;
+    Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
+}
+
+async fn history(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<History>, ApiError> {
+    let Path(text) = id?;
+    let id = parse_id(&text)?;
+    let found = read_store(&state, move |store| {
+        Ok(match store.entry_state(&id)? {
+            kith_store::EntryState::Held(entry) => {
+                let mut entries = vec![entry];
+                entries.extend(store.edits(&id)?);
+                Ok(entries)
+            }
+            kith_store::EntryState::Deleted { tombstone } => Err(Some(tombstone)),
+            kith_store::EntryState::Unknown => Err(None),
+        })
+    })
+    .await?;
+    match found {
+        Ok(entries) => Ok(Json(History {
+            entries: entries.iter().map(EntryObject::from).collect(),
+        })),
+        Err(Some(tombstone)) => Err(deleted(&text, &tombstone)),
+        Err(None) => Err(ApiError::not_found(
+            "entry_not_found",
+            format!("no entry {text} is stored on this peer"),
+        )),
+    }
+}
+
+async fn blocks(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiError> {
+    let authors = read_store(&state, |store| store.blocked()).await?;
+    Ok(Json(AuthorList {
+        authors: authors.iter().map(AuthorId::to_did).collect(),
+    }))
+}
+
+async fn mutes(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiError> {
+    let authors = read_store(&state, |store| store.muted()).await?;
+    Ok(Json(AuthorList {
+        authors: authors.iter().map(AuthorId::to_did).collect(),
+    }))
+}
+
+async fn block(
+    State(state): State<AppState>,
+    body: Result<Json<AuthorRef>, JsonRejection>,
+) -> Result<Json<AuthorList>, ApiError> {
+    let Json(AuthorRef { author }) = body?;
+    let author = parse_did(&author)?;
+    state.node.block(author).await?;
+    blocks(State(state)).await
+}
+
+async fn unblock(
+    State(state): State<AppState>,
+    did: Result<Path<String>, PathRejection>,
+) -> Result<Json<AuthorList>, ApiError> {
+    let Path(did) = did?;
+    let author = parse_did(&did)?;
+    state.node.unblock(author).await?;
+    blocks(State(state)).await
+}
+
+async fn mute(
+    State(state): State<AppState>,
+    body: Result<Json<AuthorRef>, JsonRejection>,
+) -> Result<Json<AuthorList>, ApiError> {
+    let Json(AuthorRef { author }) = body?;
+    let author = parse_did(&author)?;
+    state.node.set_muted(author, true).await?;
+    mutes(State(state)).await
+}
+
+async fn unmute(
+    State(state): State<AppState>,
+    did: Result<Path<String>, PathRejection>,
+) -> Result<Json<AuthorList>, ApiError> {
+    let Path(did) = did?;
+    let author = parse_did(&did)?;
+    state.node.set_muted(author, false).await?;
+    mutes(State(state)).await
 }
 
 /// Query of `GET /api/v1/timelines/home`.
@@ -327,10 +535,17 @@ async fn home(
         })
         .transpose()?;
     let owner = state.node.author();
-    let page = read_store(&state, move |store| store.home(&owner, cursor, limit)).await?;
+    let (entries, next) = read_store(&state, move |store| {
+        let mut page = store.home(&owner, cursor, limit)?;
+        // Muted authors are hidden; a page may then be shorter than `limit` (its `next`
+        // still leads on).
+        hide_muted(store, &mut page.entries)?;
+        Ok((decorate(store, &page.entries)?, page.next))
+    })
+    .await?;
     Ok(Json(HomePage {
-        entries: page.entries.iter().map(EntryObject::from).collect(),
-        next: page.next.map(|cursor| cursor.to_string()),
+        entries,
+        next: next.map(|cursor| cursor.to_string()),
     }))
 }
 
@@ -380,13 +595,11 @@ async fn feed(
             };
             Ok((entries, next))
         }
+        .and_then(|(entries, next)| Ok((decorate(store, &entries)?, next)))
     })
     .await?;
     let (entries, next) = page;
-    Ok(Json(FeedPage {
-        entries: entries.iter().map(EntryObject::from).collect(),
-        next,
-    }))
+    Ok(Json(FeedPage { entries, next }))
 }
 
 /// Up to `limit` entries of every kind with seq < `before`, newest first, and the `before`

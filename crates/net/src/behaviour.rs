@@ -79,13 +79,12 @@ impl Behaviour {
 
         let gossip_config = gossipsub::ConfigBuilder::default()
             // Any peer may relay an author's entries (they carry the author's signature), so
-            // gossip messages are anonymous and named by the entry's content id: the same
-            // entry from two peers is one message.
+            // gossip messages are anonymous and named by the entry's content id and the
+            // topic: the same entry from two peers is one message, and a reply sent to its
+            // own author's topic and to the parent author's is one message on each.
             .validation_mode(ValidationMode::Anonymous)
             .message_id_fn(|message| {
-                gossipsub::MessageId::from(
-                    kith_proto::ContentId::of(&message.data).digest().to_vec(),
-                )
+                crate::protocol::gossip_message_id(&message.data, message.topic.as_str())
             })
             // The application checks every entry before it is forwarded.
             .validate_messages()

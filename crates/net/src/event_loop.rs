@@ -891,6 +891,9 @@ fn request_is_bounded(request: &FetchRequest) -> bool {
         FetchRequest::Ids { ids, ancestors } => {
             ids.len() <= MAX_FETCH_IDS && *ancestors <= MAX_FETCH_ANCESTORS
         }
+        FetchRequest::Threads { roots, limit } => {
+            roots.len() <= crate::protocol::MAX_THREAD_ROOTS && *limit <= MAX_FETCH_ENTRIES
+        }
     }
 }
 

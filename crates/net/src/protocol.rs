@@ -53,6 +53,15 @@ pub fn feed_topic(author: &AuthorId) -> IdentTopic {
     ))
 }
 
+/// The gossipsub message id of an entry envelope published on `topic` (the topic's hash
+/// string, as gossipsub carries it): the 32-byte sha2-256 digest of the data (the digest in
+/// the entry's content id) followed by the topic string's bytes.
+pub fn gossip_message_id(data: &[u8], topic: &str) -> libp2p::gossipsub::MessageId {
+    let mut id = sha256(data).to_vec();
+    id.extend_from_slice(topic.as_bytes());
+    libp2p::gossipsub::MessageId::from(id)
+}
+
 /// The DHT provider key of `author`'s feed.
 pub fn provider_key(author: &AuthorId) -> RecordKey {
     let mut key = PROVIDER_KEY_PREFIX.to_vec();
@@ -88,7 +97,19 @@ pub enum FetchRequest {
         /// Predecessors wanted per id.
         ancestors: u32,
     },
+    /// The replies the server holds in the threads of these roots (36-byte binary CIDs, ≤
+    /// [`MAX_THREAD_ROOTS`]), at most `limit` entries in all (≤ [`MAX_FETCH_ENTRIES`]),
+    /// from any author. Deleted replies are sent as their tombstones.
+    Threads {
+        /// Binary content ids of thread roots.
+        roots: Vec<serde_bytes::ByteBuf>,
+        /// Most entries wanted.
+        limit: u32,
+    },
 }
+
+/// Most roots one `Threads` request may name.
+pub const MAX_THREAD_ROOTS: usize = 64;
 
 impl FetchRequest {
     /// A range request.
@@ -96,6 +117,18 @@ impl FetchRequest {
         FetchRequest::Range {
             author: author.as_bytes().to_vec(),
             from_seq,
+            limit: limit.min(MAX_FETCH_ENTRIES),
+        }
+    }
+
+    /// A threads request.
+    pub fn threads(roots: &[ContentId], limit: u32) -> Self {
+        FetchRequest::Threads {
+            roots: roots
+                .iter()
+                .take(MAX_THREAD_ROOTS)
+                .map(|id| serde_bytes::ByteBuf::from(id.to_bytes().to_vec()))
+                .collect(),
             limit: limit.min(MAX_FETCH_ENTRIES),
         }
     }

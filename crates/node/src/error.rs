@@ -47,6 +47,12 @@ pub enum NodeError {
         /// The most peers that can be denied (`kith_net::MAX_DENIED_PEERS`).
         limit: usize,
     },
+    /// The entry (or author) named does not exist here.
+    #[error("{0}")]
+    NotFound(String),
+    /// The operation is not allowed on this entry (it is someone else's).
+    #[error("{0}")]
+    Forbidden(String),
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Stopped,

@@ -11,12 +11,16 @@
 //! * **Deny list**: [`Node::deny_peers`] cuts peers off (both ways, in memory only);
 //!   [`Node::allow_peers`] lets them back and reconnects at once.
 //! * **Head lookup**: [`Node::lookup_head`] asks the DHT for an author's head now.
+//! * **Social** (`social`): replies, reactions, reposts, edits and deletes reach the
+//!   followers of the authors they concern; threads are served and fetched by root; block
+//!   and mute.
 //!
 //! [`Node`] is a cheap, cloneable handle; API servers and tests share it.
 
 mod error;
 mod node;
 mod resync;
+mod social;
 mod sync;
 
 pub use error::NodeError;

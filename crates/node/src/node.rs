@@ -154,6 +154,10 @@ pub(crate) struct Inner {
     pub(crate) last_heard: std::sync::Mutex<std::collections::HashMap<AuthorId, Instant>>,
     /// Feeds we announced as provider in this run (kad republishes them itself).
     pub(crate) provided: std::sync::Mutex<HashSet<AuthorId>>,
+    /// Authors blocked here (a copy of the store's list, read on every gossip message).
+    pub(crate) blocked: std::sync::RwLock<HashSet<AuthorId>>,
+    /// When threads were last refreshed from peers.
+    pub(crate) thread_refreshes: std::sync::Mutex<crate::social::Refreshes>,
     /// Set once the start-up catch-up of our own feed is over: posting waits for it, so a
     /// node started on an old copy of its store never reuses a seq it already published.
     self_synced: watch::Sender<bool>,
@@ -245,6 +249,7 @@ impl Node {
                 .await
                 .map_err(|_| NodeError::Stopped)??;
         }
+        let store_blocked: HashSet<AuthorId> = store.blocked()?.into_iter().collect();
         let (events, _) = broadcast::channel(EVENT_BROADCAST_CAPACITY);
         let (stop, _) = watch::channel(false);
         let node = Node {
@@ -267,6 +272,8 @@ impl Node {
                 head_lookups: Semaphore::new(MAX_HEAD_LOOKUPS),
                 catch_ups: Arc::new(Semaphore::new(MAX_CATCH_UPS)),
                 provided: std::sync::Mutex::new(HashSet::new()),
+                blocked: std::sync::RwLock::new(store_blocked),
+                thread_refreshes: std::sync::Mutex::new(Default::default()),
                 last_heard: std::sync::Mutex::new(std::collections::HashMap::new()),
                 self_synced: watch::channel(false).0,
                 stop,
@@ -287,6 +294,11 @@ impl Node {
                     node.announce_head(head.seq, head.id);
                 }
             });
+        }
+        // Our own topic too: replies, reactions and reposts of our entries are sent there
+        // (complete threads: the author holds and serves every reply it was online for).
+        if let Err(e) = node.inner.net.subscribe(author_id).await {
+            warn!("cannot subscribe to our own topic: {e}");
         }
         for subject in node.inner.store.following(&author_id)? {
             if let Err(e) = node.inner.net.subscribe(subject).await {
@@ -483,12 +495,16 @@ impl Node {
             Body::Reply { root, .. } => *root,
             _ => parent,
         };
-        self.publish(Body::Reply {
-            text: text.to_owned(),
-            parent,
-            root,
-        })
-        .await
+        let entry = self
+            .publish(Body::Reply {
+                text: text.to_owned(),
+                parent,
+                root,
+            })
+            .await?;
+        // To the followers of the parent's and the root's authors too: complete threads.
+        crate::social::deliver_related(self, &entry);
+        Ok(entry)
     }
 
     /// Follows `subject`: a follow entry in the local feed, a subscription to its topic, and
@@ -553,7 +569,7 @@ impl Node {
 
     /// Signs an entry with the next seq of the local feed, stores it, tells API clients,
     /// gossips it and announces the new head.
-    async fn publish(&self, body: Body) -> Result<VerifiedEntry, NodeError> {
+    pub(crate) async fn publish(&self, body: Body) -> Result<VerifiedEntry, NodeError> {
         let inner = &self.inner;
         let kind = body
             .kind()
@@ -701,17 +717,32 @@ impl Node {
     ) {
         let inner = &self.inner;
         let verdict = match kith_proto::validate(&data, now_ms()) {
-            Ok(entry) if feed_topic(&entry.author()).hash().to_string() == topic => Ok(entry),
-            Ok(_) => Err("entry published on another author's topic".to_owned()),
+            Ok(entry) if self.is_blocked(&entry.author()) => Ok(None),
+            Ok(entry) if feed_topic(&entry.author()).hash().as_str() == topic => {
+                Ok(Some((entry, false)))
+            }
+            // A reply (reaction, …) sent to the followers of the author it concerns.
+            Ok(entry) if crate::social::relates_to_topic(&inner.store, &entry, &topic) => {
+                Ok(Some((entry, true)))
+            }
+            // Nothing here tells whether it belongs: not forwarded, not held against anyone.
+            Ok(_) => Ok(None),
             Err(e) => Err(e.to_string()),
         };
-        let entry = match verdict {
-            Ok(entry) => {
+        let (entry, cross_posted) = match verdict {
+            Ok(None) => {
+                let _ = inner
+                    .net
+                    .report_gossip(message_id, source, MessageAcceptance::Ignore)
+                    .await;
+                return;
+            }
+            Ok(Some((entry, cross_posted))) => {
                 let _ = inner
                     .net
                     .report_gossip(message_id, source, MessageAcceptance::Accept)
                     .await;
-                entry
+                (entry, cross_posted)
             }
             Err(reason) => {
                 inner.gossip_rejected.fetch_add(1, Ordering::Relaxed);
@@ -723,9 +754,20 @@ impl Node {
                 return;
             }
         };
+        if matches!(entry.body(), Body::Reply { .. }) {
+            crate::social::fetch_missing_parents(self, std::slice::from_ref(&entry), source);
+        }
         let Ok(permit) = Arc::clone(&inner.appends).acquire_owned().await else {
             return;
         };
+        if cross_posted {
+            let node = self.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                crate::social::store_detached(&node, vec![entry], Some(source)).await;
+            });
+            return;
+        }
         // Submitted here, in arrival order; only the wait for the commit runs apart.
         let entries = vec![entry];
         let Some(ticket) = sync::submit_in_order(self, &entries).await else {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kith_net::libp2p::PeerId;
-use kith_net::protocol::{FETCH_RESPONSE_BUDGET, MAX_FETCH_ENTRIES};
+use kith_net::protocol::{FETCH_RESPONSE_BUDGET, MAX_FETCH_ENTRIES, MAX_THREAD_ROOTS};
 use kith_net::{FetchRequest, FetchResponse};
 use kith_proto::{AuthorId, ContentId, VerifiedEntry, validate_batch};
 use kith_store::{AppendOutcome, Store, StoreError};
@@ -111,7 +111,14 @@ fn finish_results(
                     gaps.push(entry.author());
                 }
             }
-            Ok(AppendOutcome::Duplicate) => {}
+            Ok(AppendOutcome::Detached) => {
+                appended += 1;
+                let _ = inner.events.send(NodeEvent::Entry {
+                    entry: entry.into_entry(),
+                    local: false,
+                });
+            }
+            Ok(AppendOutcome::Duplicate | AppendOutcome::Deleted) => {}
             Err(refused) => debug!("entry {} refused: {refused}", entry.id()),
         }
     }
@@ -215,6 +222,28 @@ async fn catch_up(
             Ok(n) => added += n,
             Err(e) => debug!("fetch of {author} from {peer} failed: {e}"),
         }
+        // The replies to what just arrived, from whoever wrote them: complete threads for
+        // a peer that starts following (or comes back).
+        if added > 0 && author != inner.author {
+            let roots = newest_roots(&inner.store, &author);
+            // The peer we caught up from, and one other follower: the author may have been
+            // away when some replies were made.
+            let mut askers = vec![peer];
+            if let Some(other) = net
+                .topic_peers(author)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .find(|p| *p != peer)
+            {
+                askers.push(other);
+            }
+            for asked in askers {
+                if let Err(e) = crate::social::fetch_threads(node, asked, &roots).await {
+                    debug!("threads of {author} from {asked}: {e}");
+                }
+            }
+        }
         let local = local_seq(&inner.store, &author).map_err(|e| e.to_string())?;
         if target.is_some_and(|t| local >= t) {
             break;
@@ -291,6 +320,20 @@ pub(crate) async fn catch_up_own_feed(node: &Node) {
     if let Err(e) = catch_up(node, author, None, false).await {
         warn!("could not fetch our own feed: {e}");
     }
+}
+
+/// Ids of `author`'s newest top-level posts (the roots of their threads).
+fn newest_roots(store: &Store, author: &AuthorId) -> Vec<ContentId> {
+    store
+        .author_timeline(author, u64::MAX, crate::social::THREADS_AFTER_CATCH_UP)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| !matches!(e.body(), kith_proto::Body::Reply { .. }))
+                .map(|e| e.id())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn local_seq(store: &Store, author: &AuthorId) -> Result<u64, StoreError> {
@@ -531,7 +574,8 @@ pub(crate) fn serve_fetch(
                 return Ok(response);
             };
             let limit = limit.min(MAX_FETCH_ENTRIES) as usize;
-            let entries = store.feed(&author, from_seq.max(1), limit)?;
+            // Deleted entries are served as their tombstones: one entry per seq.
+            let entries = store.feed_for_peers(&author, from_seq.max(1), limit)?;
             let full = entries.len() == limit;
             for entry in &entries {
                 if !push(&mut response, entry.bytes()) {
@@ -542,13 +586,39 @@ pub(crate) fn serve_fetch(
                 response.more |= entries.last().is_some_and(|e| e.seq() < head.seq);
             }
         }
+        FetchRequest::Threads { roots, limit } => {
+            let mut left = limit.min(MAX_FETCH_ENTRIES) as usize;
+            'roots: for root in roots.iter().take(MAX_THREAD_ROOTS) {
+                let Ok(root) = ContentId::from_bytes(root) else {
+                    continue;
+                };
+                // The root itself is not sent: the requester holds it (it asked by it).
+                for entry in store.thread(&root, left + 1)?.iter().skip(1) {
+                    if left == 0 || !push(&mut response, entry.bytes()) {
+                        response.more = true;
+                        break 'roots;
+                    }
+                    left -= 1;
+                }
+            }
+        }
         FetchRequest::Ids { ids, ancestors } => {
             'ids: for id in ids {
                 let Ok(id) = ContentId::from_bytes(&id) else {
                     continue;
                 };
-                let Some(entry) = store.entry(&id)? else {
-                    continue;
+                let entry = match store.entry(&id)? {
+                    Some(entry) => entry,
+                    // A deleted entry is answered with its tombstone.
+                    None => match store.tombstone_of(&id)? {
+                        Some(tombstone) => {
+                            if !push(&mut response, tombstone.bytes()) {
+                                break;
+                            }
+                            continue;
+                        }
+                        None => continue,
+                    },
                 };
                 let (author, seq) = (entry.author(), entry.seq());
                 if !push(&mut response, entry.bytes()) {

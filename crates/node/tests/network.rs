@@ -276,3 +276,152 @@ async fn a_reply_reaches_a_follower_of_the_replier_in_the_thread() {
     let refused = a.node.reply(stranger, "to nothing").await.unwrap_err();
     assert!(refused.to_string().contains("not stored"), "{refused}");
 }
+
+/// The ids of the thread of `root` as `peer` shows it.
+fn thread_ids(peer: &Peer, root: &kith_proto::ContentId) -> Vec<kith_proto::ContentId> {
+    peer.store
+        .thread(root, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.id())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_reply_reaches_every_follower_of_the_post_and_later_joiners() {
+    // A posts; B and C follow A (and nobody else); D, whom nobody follows and who follows
+    // nobody, finds the post by its id and replies.
+    let a = start(31, vec![]).await;
+    let boot = a.addr().await;
+    let b = start(32, vec![boot.clone()]).await;
+    let c = start(33, vec![boot.clone()]).await;
+    b.node.follow(a.author()).await.unwrap();
+    c.node.follow(a.author()).await.unwrap();
+    let post = a.node.post("the post").await.unwrap();
+    let post_id = post.id();
+    wait_for("A's post on B and C", DEADLINE, || async {
+        b.store.entry(&post_id).unwrap().is_some() && c.store.entry(&post_id).unwrap().is_some()
+    })
+    .await;
+    let d = start(34, vec![boot.clone()]).await;
+    let found = d.node.resolve(post_id, Some(a.author())).await.unwrap();
+    assert!(
+        matches!(found, kith_store::EntryState::Held(ref e) if e.id() == post_id),
+        "{found:?}"
+    );
+    let sent = std::time::Instant::now();
+    let reply = d.node.reply(post_id, "a stranger's reply").await.unwrap();
+    let whole = vec![post_id, reply.id()];
+    wait_for(
+        "D's reply in B's and C's thread views",
+        DEADLINE,
+        || async { thread_ids(&b, &post_id) == whole && thread_ids(&c, &post_id) == whole },
+    )
+    .await;
+    eprintln!("the reply reached both followers in {:?}", sent.elapsed());
+    // Neither follows D: the reply is held on its own, outside D's feed.
+    assert!(b.store.head(&d.author()).unwrap().is_none());
+    assert!(c.store.head(&d.author()).unwrap().is_none());
+
+    // E joins later, follows A, and gets the thread with the post.
+    let e = start(35, vec![boot]).await;
+    e.node.follow(a.author()).await.unwrap();
+    wait_for("the whole thread on E", DEADLINE, || async {
+        thread_ids(&e, &post_id) == whole
+    })
+    .await;
+
+    // D deletes the reply: every holder drops it, though none follows D.
+    d.node.delete(reply.id()).await.unwrap();
+    wait_for("the reply gone from B, C and E", DEADLINE, || async {
+        [&b, &c, &e]
+            .iter()
+            .all(|peer| thread_ids(peer, &post_id) == vec![post_id])
+    })
+    .await;
+    assert!(matches!(
+        b.store.entry_state(&reply.id()).unwrap(),
+        kith_store::EntryState::Deleted { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_edits_and_deletes_reach_followers_and_a_returning_peer() {
+    let a = start(41, vec![]).await;
+    let boot = a.addr().await;
+    let b = start(42, vec![boot.clone()]).await;
+    let c = start(43, vec![boot.clone()]).await;
+    b.node.follow(a.author()).await.unwrap();
+    c.node.follow(a.author()).await.unwrap();
+    let doomed = a.node.post("regrettable").await.unwrap();
+    let kept = a.node.post("teh typo").await.unwrap();
+    wait_for("A's posts on B and C", DEADLINE, || async {
+        c.store.entry(&kept.id()).unwrap().is_some() && b.store.entry(&kept.id()).unwrap().is_some()
+    })
+    .await;
+
+    // B reacts, changes its mind; C (who does not follow B) sees one reaction, the newest.
+    b.node.react(kept.id(), "❤").await.unwrap();
+    b.node.react(kept.id(), "🔥").await.unwrap();
+    wait_for("B's newest reaction on C", DEADLINE, || async {
+        c.store
+            .reaction_by(&kept.id(), &b.author())
+            .unwrap()
+            .as_deref()
+            == Some("🔥")
+    })
+    .await;
+    let counts = c.store.reactions(&kept.id()).unwrap();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!((counts[0].reaction.as_str(), counts[0].count), ("🔥", 1));
+    // B reposts with a comment; C counts it.
+    b.node.repost(kept.id(), Some("look")).await.unwrap();
+    wait_for("B's quote counted on C", DEADLINE, || async {
+        c.store.repost_count(&kept.id()).unwrap() == 1
+    })
+    .await;
+
+    // A edits; only the author can.
+    a.node.edit(kept.id(), "no typo").await.unwrap();
+    wait_for("the edit on C", DEADLINE, || async {
+        c.store
+            .edits(&kept.id())
+            .unwrap()
+            .last()
+            .and_then(|e| e.body().text().map(str::to_owned))
+            .as_deref()
+            == Some("no typo")
+    })
+    .await;
+    assert!(b.node.edit(kept.id(), "hijack").await.is_err());
+
+    // C goes away; A deletes; C comes back and drops the post while catching up.
+    let c_store = c.store.clone();
+    c.node.shutdown().await.unwrap();
+    a.node.delete(doomed.id()).await.unwrap();
+    wait_for("the delete on B", DEADLINE, || async {
+        b.store.entry(&doomed.id()).unwrap().is_none()
+    })
+    .await;
+    let c = start_with(43, c_store, loopback_config(vec![boot.clone()], None)).await;
+    wait_for("the delete on the returning C", DEADLINE, || async {
+        c.store.entry(&doomed.id()).unwrap().is_none()
+    })
+    .await;
+    assert!(c.store.entry(&kept.id()).unwrap().is_some());
+
+    // F follows A only now: the deleted post is served as its tombstone and the chain
+    // still verifies; F holds everything but the deleted body.
+    let f = start(46, vec![boot]).await;
+    f.node.follow(a.author()).await.unwrap();
+    let a_head = a.store.head(&a.author()).unwrap().unwrap();
+    wait_for("A's whole feed on F", DEADLINE, || async {
+        f.store
+            .head(&a.author())
+            .unwrap()
+            .is_some_and(|h| h.seq == a_head.seq)
+    })
+    .await;
+    assert!(f.store.entry(&doomed.id()).unwrap().is_none());
+    assert!(f.store.entry(&kept.id()).unwrap().is_some());
+}

@@ -177,7 +177,7 @@ impl Store {
         let Some(t) = tombstones.get(id.digest().as_slice())? else {
             return Ok(None);
         };
-        Lookup::open(&txn)?.get(t.value())
+        Lookup::open(&txn)?.get(&t.value()[..32])
     }
 
     /// Up to `limit` entries of `author`'s feed from `from_seq` on, in seq order, as served
@@ -208,7 +208,7 @@ impl Store {
                 continue;
             }
             let stand_in = match tombstones.get(&value[..32])? {
-                Some(t) => lookup.get(t.value())?,
+                Some(t) => lookup.get(&t.value()[..32])?,
                 None => None,
             };
             match stand_in {

@@ -49,7 +49,7 @@ pub(crate) const REACTIONS: TableDefinition<'static, &[u8], &[u8]> =
 pub(crate) const REPOSTS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("reposts_v1");
 /// Edits by target: `target ‖ ts ‖ edit id` → `()`. Only the target's author's count.
 pub(crate) const EDITS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("edits_v1");
-/// Deleted entries: `target` → id of the delete entry (the tombstone).
+/// Deleted entries: `target` → id of the delete entry (the tombstone) ‖ its author.
 pub(crate) const TOMBSTONES: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("tombstones_v1");
 /// Authors blocked on this peer (nothing of theirs is stored, shown or relayed): `author` →
@@ -141,4 +141,12 @@ pub(crate) fn reaction_key(target: &ContentId, reactor: &AuthorId) -> [u8; 64] {
     key[..32].copy_from_slice(target.digest());
     key[32..].copy_from_slice(reactor.as_bytes());
     key
+}
+
+/// `tombstone id ‖ deleter`: the value of the tombstones table.
+pub(crate) fn tombstone_value(tombstone: &ContentId, deleter: &AuthorId) -> [u8; 64] {
+    let mut value = [0u8; 64];
+    value[..32].copy_from_slice(tombstone.digest());
+    value[32..].copy_from_slice(deleter.as_bytes());
+    value
 }

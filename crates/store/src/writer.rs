@@ -614,10 +614,26 @@ impl<'t> Tx<'t> {
             head_value(seq, id, ts).as_slice(),
         )?;
         self.detached.remove(id.digest().as_slice())?;
-        self.tombstones
-            .insert(id.digest().as_slice(), tombstone.digest().as_slice())?;
+        self.tombstones.insert(
+            id.digest().as_slice(),
+            tombstone_value(&tombstone, author).as_slice(),
+        )?;
         self.changes += 1;
         Ok(())
+    }
+
+    /// The tombstone of `id` if `author` (the entry's author) deleted it. A delete by anyone
+    /// else names an entry that is not theirs and changes nothing.
+    fn tombstone_for(
+        &self,
+        id: &ContentId,
+        author: &AuthorId,
+    ) -> Result<Option<ContentId>, StoreError> {
+        Ok(self
+            .tombstones
+            .get(id.digest().as_slice())?
+            .filter(|v| &v.value()[32..64] == author.as_bytes().as_slice())
+            .map(|v| ContentId::from_digest(digest(v.value(), 0))))
     }
 
     /// Keeps an entry outside any feed and indexes it.
@@ -628,7 +644,7 @@ impl<'t> Tx<'t> {
         {
             return Ok(Ok(AppendOutcome::Duplicate));
         }
-        if self.tombstones.get(id.digest().as_slice())?.is_some() {
+        if self.tombstone_for(&id, &entry.author())?.is_some() {
             return Ok(Ok(AppendOutcome::Deleted));
         }
         self.detached
@@ -712,8 +728,10 @@ impl<'t> Tx<'t> {
             }
             None => None,
         };
+        // Recorded even when the target is not held, so it is not stored if it arrives later
+        // (from its author's feed: the deleter must be its author, see `tombstone_for`).
         self.tombstones
-            .insert(digest_key, tombstone.digest().as_slice())?;
+            .insert(digest_key, tombstone_value(&tombstone, author).as_slice())?;
         let Some(target_entry) = target_entry else {
             return Ok(());
         };
@@ -829,11 +847,7 @@ impl<'t> Tx<'t> {
     fn insert(&mut self, entry: &VerifiedEntry) -> Result<(), StoreError> {
         let author = entry.author();
         let (seq, id, ts) = (entry.seq(), entry.id(), entry.ts());
-        let tombstone = self
-            .tombstones
-            .get(id.digest().as_slice())?
-            .map(|v| ContentId::from_digest(digest(v.value(), 0)));
-        if let Some(tombstone) = tombstone {
+        if let Some(tombstone) = self.tombstone_for(&id, &author)? {
             // Deleted before its feed reached us: only its place in the chain is kept.
             let ts = self.head_ts(&author)?;
             return self.insert_stub(&author, seq, &id, ts, tombstone);

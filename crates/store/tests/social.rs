@@ -287,6 +287,22 @@ fn a_delete_that_arrives_first_keeps_the_target_out() {
 }
 
 #[test]
+fn a_delete_by_someone_else_does_not_keep_an_entry_out() {
+    let store = store();
+    let mut alice = Author::new(1);
+    let mut mallory = Author::new(9);
+    let post = alice.post("mine");
+    let forged = mallory.write(Body::Delete {
+        target: post.id(),
+        target_seq: post.seq(),
+        target_prev: post.prev(),
+    });
+    detached(&store, vec![forged]);
+    append(&store, vec![post.clone()]);
+    assert_eq!(store.entry(&post.id()).unwrap().unwrap().id(), post.id());
+}
+
+#[test]
 fn a_detached_reply_deleted_later_leaves_the_thread_but_its_replies_stay() {
     let store = store();
     let mut alice = Author::new(1);

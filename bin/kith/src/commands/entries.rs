@@ -118,7 +118,7 @@ fn ids(entries: &[EntryObject]) -> String {
 
 /// One header line per entry (`#seq  time  kind  id`, with the author when entries may be
 /// by several), then its text indented.
-fn human(entries: &[EntryObject], with_author: bool) -> String {
+pub(super) fn human(entries: &[EntryObject], with_author: bool) -> String {
     if entries.is_empty() {
         return "no entries\n".to_owned();
     }
@@ -161,6 +161,11 @@ mod tests {
             text: Some("two\nlines".into()),
             parent: None,
             root: None,
+            target: None,
+            reaction: None,
+            reactions: Vec::new(),
+            reposts: 0,
+            edited: false,
         };
         assert_eq!(
             human(std::slice::from_ref(&entry), false),

@@ -9,6 +9,7 @@ mod id;
 mod init;
 mod node;
 mod post;
+mod social;
 
 use anyhow::{Result, anyhow};
 use kith_proto::AuthorId;
@@ -67,6 +68,40 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Get { id, client } => entries::get(&context, &client, &id),
+        Command::React {
+            id,
+            reaction,
+            client,
+        } => social::act(&context, &client, &id, social::Action::React(&reaction)),
+        Command::Repost { id, client } => {
+            social::act(&context, &client, &id, social::Action::Repost(None))
+        }
+        Command::Quote { id, text, client } => {
+            social::act(&context, &client, &id, social::Action::Repost(Some(&text)))
+        }
+        Command::Edit { id, text, client } => {
+            social::act(&context, &client, &id, social::Action::Edit(&text))
+        }
+        Command::Delete { id, client } => {
+            social::act(&context, &client, &id, social::Action::Delete)
+        }
+        Command::History { id, client } => social::history(&context, &client, &id),
+        Command::Block { did, client } => {
+            social::flag(&context, &client, social::List::Blocks, Some(&did), true)
+        }
+        Command::Unblock { did, client } => {
+            social::flag(&context, &client, social::List::Blocks, Some(&did), false)
+        }
+        Command::Blocked(client) => {
+            social::flag(&context, &client, social::List::Blocks, None, true)
+        }
+        Command::Mute { did, client } => {
+            social::flag(&context, &client, social::List::Mutes, Some(&did), true)
+        }
+        Command::Unmute { did, client } => {
+            social::flag(&context, &client, social::List::Mutes, Some(&did), false)
+        }
+        Command::Muted(client) => social::flag(&context, &client, social::List::Mutes, None, true),
         Command::Peers(PeersArgs { command, client }) => {
             // `--api` may come before the subcommand or after it; after wins.
             let outer = client.api;
