@@ -725,3 +725,57 @@ fn a_reply_and_its_thread() {
     let error = sandbox.fails(&["reply", unknown, "text"]);
     assert!(error.contains("no entry"), "{error}");
 }
+
+#[test]
+fn react_repost_quote_edit_history_and_delete() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
+    let post = sandbox.json(&["post", "teh post"]);
+    let id = post["id"].as_str().unwrap();
+
+    let reaction = sandbox.json(&["react", id, "❤"]);
+    assert_eq!(reaction["seq"], 2);
+    assert!(reaction["id"].is_string() && reaction["author"].is_string());
+    sandbox.json(&["repost", id]);
+    sandbox.json(&["quote", id, "look"]);
+    sandbox.json(&["edit", id, "the post"]);
+    let shown = sandbox.json(&["get", id]);
+    assert_eq!(shown["text"], "the post");
+    assert_eq!(shown["edited"], true);
+    assert_eq!(shown["reposts"], 2);
+    assert_eq!(shown["reactions"][0]["reaction"], "❤");
+    let history = sandbox.list(&["history", id]);
+    let texts: Vec<&str> = history
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["teh post", "the post"]);
+
+    let tombstone = sandbox.json(&["delete", id]);
+    assert_eq!(tombstone["seq"], 6);
+    let error = sandbox.fails(&["get", id]);
+    assert!(error.contains("deleted"), "{error}");
+    let error = sandbox.fails(&["edit", id, "again"]);
+    assert!(error.contains("deleted"), "{error}");
+    let error = sandbox.fails(&["react", "bogus", "❤"]);
+    assert!(error.contains("not a content id"), "{error}");
+}
+
+#[test]
+fn block_and_mute_lists() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
+    let other = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+    assert_eq!(sandbox.list(&["blocked"]).len(), 0);
+    let blocked = sandbox.list(&["block", other]);
+    assert_eq!(blocked, [Value::from(other)]);
+    assert_eq!(sandbox.list(&["blocked"]), [Value::from(other)]);
+    assert_eq!(sandbox.list(&["unblock", other]).len(), 0);
+    let muted = sandbox.list(&["mute", other]);
+    assert_eq!(muted, [Value::from(other)]);
+    assert_eq!(sandbox.list(&["unmute", other]).len(), 0);
+    let error = sandbox.fails(&["block", "nobody"]);
+    assert!(error.contains("did:key"), "{error}");
+}

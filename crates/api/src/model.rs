@@ -257,6 +257,10 @@ pub struct Status {
     pub fetch_requests: u64,
     /// Gossip messages refused as invalid since the node started.
     pub gossip_rejected: u64,
+    /// Gossip messages dropped unjudged since start (blocked authors; others' entries that
+    /// concern nothing held here).
+    #[serde(default)]
+    pub gossip_ignored: u64,
     /// Entries in fetch responses refused as invalid since start.
     pub fetch_rejected: u64,
     /// Feeds being caught up right now.

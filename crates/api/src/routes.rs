@@ -776,6 +776,7 @@ async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError>
         uptime_s: status.uptime_s,
         fetch_requests: status.fetch_requests,
         gossip_rejected: status.gossip_rejected,
+        gossip_ignored: status.gossip_ignored,
         fetch_rejected: status.fetch_rejected,
         syncing: status.syncing as u64,
         denied_peers: count(status.denied_peers),

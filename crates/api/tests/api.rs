@@ -1016,3 +1016,220 @@ async fn replies_name_their_parent_and_root_and_a_thread_lists_them() {
         .await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_reposts_edits_history_and_deletes() {
+    let server = Server::start().await;
+    let post = server.publish("teh post").await;
+    let id = post["id"].as_str().unwrap().to_owned();
+    let path = |tail: &str| format!("/api/v1/entries/{id}{tail}");
+
+    let react = |reaction: &str| {
+        server
+            .post(&path("/reactions"))
+            .json(&json!({ "reaction": reaction }))
+    };
+    let heart = server.expect(react("❤"), StatusCode::CREATED).await;
+    assert_eq!(heart["kind"], "react");
+    assert_eq!(heart["target"], id.as_str());
+    assert_eq!(heart["reaction"], "❤");
+    // A second reaction replaces the first: one per author.
+    server.expect(react("🔥"), StatusCode::CREATED).await;
+    server
+        .expect_error(react(""), StatusCode::BAD_REQUEST, "invalid_input")
+        .await;
+
+    let quote = server
+        .expect(
+            server
+                .post(&path("/reposts"))
+                .json(&json!({ "text": "look at this" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(quote["kind"], "repost");
+    assert_eq!(quote["text"], "look at this");
+    let repost = server
+        .expect(
+            server.post(&path("/reposts")).json(&json!({})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(repost["text"], Value::Null);
+
+    let edit = server
+        .expect(
+            server
+                .post(&path("/edits"))
+                .json(&json!({ "text": "the post" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(edit["kind"], "edit");
+
+    // The entry shows the latest text, one current reaction and both reposts.
+    let shown = server.expect(server.get(&path("")), StatusCode::OK).await;
+    assert_eq!(shown["text"], "the post");
+    assert_eq!(shown["edited"], true);
+    assert_eq!(
+        shown["reactions"],
+        json!([{ "reaction": "🔥", "count": 1 }])
+    );
+    assert_eq!(shown["reposts"], 2);
+    let history = server
+        .expect(server.get(&path("/history")), StatusCode::OK)
+        .await;
+    assert_eq!(
+        texts(history["entries"].as_array().unwrap()),
+        ["teh post", "the post"]
+    );
+    // The home timeline shows the same.
+    let home = server
+        .expect(server.get("/api/v1/timelines/home"), StatusCode::OK)
+        .await;
+    let listed = entries(&home)
+        .into_iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(listed["text"], "the post");
+    assert_eq!(listed["reposts"], 2);
+
+    // Edits of an edit, and of something that is no entry, are refused.
+    let edit_id = edit["id"].as_str().unwrap();
+    server
+        .expect_error(
+            server
+                .post(&format!("/api/v1/entries/{edit_id}/edits"))
+                .json(&json!({ "text": "x" })),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        )
+        .await;
+    let unknown = "bafireibmi6g7egvevqpgymuwlmfjltpnahj6xs7o4a2vlqxwvyrtysvvoa";
+    server
+        .expect_error(
+            server
+                .post(&format!("/api/v1/entries/{unknown}/reactions"))
+                .json(&json!({ "reaction": "❤" })),
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+        )
+        .await;
+
+    // Delete: the tombstone comes back; the entry is gone (410) and out of the timeline.
+    let tombstone = server
+        .expect(server.delete(&path("")), StatusCode::OK)
+        .await;
+    assert_eq!(tombstone["kind"], "delete");
+    assert_eq!(tombstone["target"], id.as_str());
+    server
+        .expect_error(server.get(&path("")), StatusCode::GONE, "entry_deleted")
+        .await;
+    server
+        .expect_error(
+            server.get(&path("/history")),
+            StatusCode::GONE,
+            "entry_deleted",
+        )
+        .await;
+    server
+        .expect_error(
+            server.delete(&path("")),
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+        )
+        .await;
+    let home = server
+        .expect(server.get("/api/v1/timelines/home"), StatusCode::OK)
+        .await;
+    assert!(entries(&home).iter().all(|e| e["id"] != id.as_str()));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_and_mutes_are_listed_added_and_removed() {
+    let server = Server::start().await;
+    let other = Keypair::generate().author().to_did();
+    for list in ["blocks", "mutes"] {
+        let path = format!("/api/v1/{list}");
+        let empty = server.expect(server.get(&path), StatusCode::OK).await;
+        assert_eq!(empty, json!({ "authors": [] }));
+        let added = server
+            .expect(
+                server.post(&path).json(&json!({ "author": other })),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(added, json!({ "authors": [other] }));
+        let listed = server.expect(server.get(&path), StatusCode::OK).await;
+        assert_eq!(listed, added);
+        let removed = server
+            .expect(server.delete(&format!("{path}/{other}")), StatusCode::OK)
+            .await;
+        assert_eq!(removed, json!({ "authors": [] }));
+        server
+            .expect_error(
+                server.post(&path).json(&json!({ "author": server.did() })),
+                StatusCode::BAD_REQUEST,
+                "invalid_input",
+            )
+            .await;
+        server
+            .expect_error(
+                server.post(&path).json(&json!({ "author": "nobody" })),
+                StatusCode::BAD_REQUEST,
+                "invalid_did",
+            )
+            .await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_muted_author_is_hidden_from_the_home_timeline_but_still_followed() {
+    let loud = Server::start().await;
+    let addr = loud.node.listen_addrs().await.unwrap().remove(0);
+    let reader = Server::start_with(vec![addr]).await;
+    reader
+        .expect(
+            reader
+                .post("/api/v1/follows")
+                .json(&json!({ "author": loud.did() })),
+            StatusCode::CREATED,
+        )
+        .await;
+    loud.publish("very loud").await;
+    let home_texts = || async {
+        let home = reader
+            .expect(reader.get("/api/v1/timelines/home"), StatusCode::OK)
+            .await;
+        texts(&entries(&home))
+    };
+    let started = std::time::Instant::now();
+    while !home_texts().await.contains(&"very loud".to_owned()) {
+        assert!(started.elapsed() < DEADLINE, "the post never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    reader
+        .expect(
+            reader
+                .post("/api/v1/mutes")
+                .json(&json!({ "author": loud.did() })),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(home_texts().await.is_empty());
+    let following = reader
+        .expect(reader.get("/api/v1/follows"), StatusCode::OK)
+        .await;
+    assert_eq!(following["following"], json!([loud.did()]));
+    reader
+        .expect(
+            reader.delete(&format!("/api/v1/mutes/{}", loud.did())),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(home_texts().await, ["very loud"]);
+    reader.stop().await;
+    loud.stop().await;
+}

@@ -110,6 +110,9 @@ pub struct NodeStatus {
     pub syncing: usize,
     /// Gossip messages rejected as invalid since start.
     pub gossip_rejected: u64,
+    /// Gossip messages dropped without judgement since start: from blocked authors, or
+    /// another author's entries that concern nothing held here.
+    pub gossip_ignored: u64,
     /// Entries in fetch responses rejected as invalid (or of the wrong feed) since start.
     pub fetch_rejected: u64,
     /// Peers on the deny list.
@@ -144,6 +147,7 @@ pub(crate) struct Inner {
     pub(crate) fetch_requests: AtomicU64,
     pub(crate) fetch_rejected: AtomicU64,
     gossip_rejected: AtomicU64,
+    gossip_ignored: AtomicU64,
     appends: Arc<Semaphore>,
     /// Head lookups asked for through [`Node::lookup_head`] running at once.
     head_lookups: Semaphore,
@@ -268,6 +272,7 @@ impl Node {
                 fetch_requests: AtomicU64::new(0),
                 fetch_rejected: AtomicU64::new(0),
                 gossip_rejected: AtomicU64::new(0),
+                gossip_ignored: AtomicU64::new(0),
                 appends: Arc::new(Semaphore::new(MAX_APPENDS_IN_FLIGHT)),
                 head_lookups: Semaphore::new(MAX_HEAD_LOOKUPS),
                 catch_ups: Arc::new(Semaphore::new(MAX_CATCH_UPS)),
@@ -384,6 +389,7 @@ impl Node {
             fetch_requests: self.inner.fetch_requests.load(Ordering::Relaxed),
             syncing: self.inner.syncing.lock().map_or(0, |s| s.len()),
             gossip_rejected: self.inner.gossip_rejected.load(Ordering::Relaxed),
+            gossip_ignored: self.inner.gossip_ignored.load(Ordering::Relaxed),
             fetch_rejected: self.inner.fetch_rejected.load(Ordering::Relaxed),
             denied_peers: self.inner.net.denied_count(),
             denied_connections: self.inner.net.denied_connections(),
@@ -731,6 +737,7 @@ impl Node {
         };
         let (entry, cross_posted) = match verdict {
             Ok(None) => {
+                inner.gossip_ignored.fetch_add(1, Ordering::Relaxed);
                 let _ = inner
                     .net
                     .report_gossip(message_id, source, MessageAcceptance::Ignore)

@@ -425,3 +425,59 @@ async fn reactions_edits_and_deletes_reach_followers_and_a_returning_peer() {
     assert!(f.store.entry(&doomed.id()).unwrap().is_none());
     assert!(f.store.entry(&kept.id()).unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_author_is_neither_stored_nor_shown() {
+    let a = start(51, vec![]).await;
+    let boot = a.addr().await;
+    let b = start(52, vec![boot.clone()]).await;
+    let troll = start(53, vec![boot.clone()]).await;
+    b.node.follow(a.author()).await.unwrap();
+    b.node.follow(troll.author()).await.unwrap();
+    let early = troll.node.post("before the block").await.unwrap();
+    let post = a.node.post("the post").await.unwrap();
+    wait_for("both posts on B", DEADLINE, || async {
+        b.store.entry(&early.id()).unwrap().is_some()
+            && b.store.entry(&post.id()).unwrap().is_some()
+    })
+    .await;
+    wait_for("the post on the troll's peer", DEADLINE, || async {
+        troll
+            .node
+            .resolve(post.id(), Some(a.author()))
+            .await
+            .is_ok_and(|s| matches!(s, kith_store::EntryState::Held(_)))
+    })
+    .await;
+
+    b.node.block(troll.author()).await.unwrap();
+    // Everything held of the troll is gone, and B no longer follows them.
+    assert!(b.store.entry(&early.id()).unwrap().is_none());
+    assert!(
+        !b.store
+            .following(&b.author())
+            .unwrap()
+            .contains(&troll.author())
+    );
+
+    // The troll replies to A's post; A's other follower C gets it, B does not.
+    let c = start(54, vec![boot]).await;
+    c.node.follow(a.author()).await.unwrap();
+    wait_for("the post on C", DEADLINE, || async {
+        c.store.entry(&post.id()).unwrap().is_some()
+    })
+    .await;
+    let ignored_before = b.node.status().await.unwrap().gossip_ignored;
+    let reply = troll.node.reply(post.id(), "troll reply").await.unwrap();
+    wait_for("the reply on C", DEADLINE, || async {
+        c.store.entry(&reply.id()).unwrap().is_some()
+    })
+    .await;
+    // B is subscribed to A's topic like C: the reply reaches it and is dropped unjudged.
+    wait_for("B to drop the reply", DEADLINE, || async {
+        b.node.status().await.unwrap().gossip_ignored > ignored_before
+    })
+    .await;
+    assert!(b.store.entry(&reply.id()).unwrap().is_none());
+    assert_eq!(thread_ids(&b, &post.id()), vec![post.id()]);
+}
