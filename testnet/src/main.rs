@@ -96,6 +96,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // reqwest is built with rustls but no default crypto provider (kith-feeds needs TLS
+    // without aws-lc's C build): every HTTP client in the process needs this, once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -273,6 +273,13 @@ pub(crate) enum Command {
     /// List the muted authors.
     Muted(ClientArgs),
 
+    /// Show or change a profile (display name, bio, avatar).
+    Profile {
+        /// What to do.
+        #[command(subcommand)]
+        command: ProfileCommand,
+    },
+
     /// List the peers the daemon is connected to, or manage its deny list.
     Peers(PeersArgs),
 
@@ -288,6 +295,38 @@ pub(crate) enum Command {
 
     /// Show the daemon's state: peers, entries, follows, uptime.
     Status(ClientArgs),
+}
+
+/// The subcommands of `kith profile`.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Publish your profile: the fields given replace the current ones, the others stay.
+    Set {
+        /// Display name (1 to 128 bytes).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+
+        /// A few words about you (1 to 4096 bytes).
+        #[arg(long, value_name = "BIO")]
+        bio: Option<String>,
+
+        /// An image file (PNG, JPEG, GIF or WebP, at most 4 MiB) for your avatar.
+        #[arg(long, value_name = "FILE")]
+        avatar: Option<PathBuf>,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Show a profile as this peer knows it; default: your own.
+    Get {
+        /// Whose profile (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: Option<String>,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 /// `kith peers [SUBCOMMAND]`: without a subcommand, the connected peers.

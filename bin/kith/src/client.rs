@@ -107,6 +107,18 @@ impl Client {
         self.call(Method::DELETE, path, &[], None::<&()>)
     }
 
+    /// `POST path` with raw bytes as the body.
+    pub(crate) fn post_bytes<T: DeserializeOwned>(&self, path: &str, body: Vec<u8>) -> Result<T> {
+        let url = format!("{}{path}", self.base);
+        let request = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body);
+        self.send(request, url)
+    }
+
     fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -123,6 +135,14 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.send(request, url)
+    }
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: String,
+    ) -> Result<T> {
         self.runtime.block_on(async {
             let response = request
                 .send()

@@ -35,6 +35,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // reqwest is built with rustls but no default crypto provider (kith-feeds needs TLS
+    // without aws-lc's C build): every HTTP client in the process needs this, once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

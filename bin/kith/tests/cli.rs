@@ -779,3 +779,44 @@ fn block_and_mute_lists() {
     let error = sandbox.fails(&["block", "nobody"]);
     assert!(error.contains("did:key"), "{error}");
 }
+
+#[test]
+fn profile_set_and_get() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
+    let avatar = tempfile::NamedTempFile::new().unwrap();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend([7u8; 1000]);
+    std::fs::write(avatar.path(), &png).unwrap();
+    let avatar_path = avatar.path().to_str().unwrap();
+    let set = sandbox.json(&[
+        "profile",
+        "set",
+        "--name",
+        "Ada",
+        "--bio",
+        "counts",
+        "--avatar",
+        avatar_path,
+    ]);
+    assert_eq!(set["name"], "Ada");
+    assert_eq!(set["avatar_cached"], true);
+    let avatar_id = set["avatar"].as_str().unwrap().to_owned();
+    // Only the bio changes; name and avatar stay.
+    sandbox.json(&["profile", "set", "--bio", "counts more"]);
+    let shown = sandbox.json(&["profile", "get"]);
+    assert_eq!(shown["name"], "Ada");
+    assert_eq!(shown["bio"], "counts more");
+    assert_eq!(shown["avatar"], avatar_id.as_str());
+
+    let error = sandbox.fails(&["profile", "set"]);
+    assert!(error.contains("nothing to change"), "{error}");
+    let text = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(text.path(), "not an image").unwrap();
+    let error = sandbox.fails(&["profile", "set", "--avatar", text.path().to_str().unwrap()]);
+    assert!(error.contains("not a PNG"), "{error}");
+    let stranger = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+    let error = sandbox.fails(&["profile", "get", stranger]);
+    assert!(error.contains("no profile"), "{error}");
+}

@@ -27,6 +27,9 @@ use kith_store::{Store, StoreConfig};
 const TOKEN: &str = "benchmark-token-of-enough-length";
 
 fn main() {
+    // reqwest is built with rustls but no default crypto provider (kith-feeds needs TLS
+    // without aws-lc's C build): every HTTP client in the process needs this, once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

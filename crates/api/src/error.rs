@@ -104,6 +104,7 @@ impl From<NodeError> for ApiError {
         match error {
             NodeError::Invalid(message) => Self::bad_request("invalid_input", message),
             NodeError::NotFound(message) => Self::not_found("entry_not_found", message),
+            NodeError::BlobNotFound(message) => Self::not_found("blob_not_found", message),
             NodeError::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, "not_your_entry", message)
             }

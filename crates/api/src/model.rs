@@ -95,6 +95,52 @@ pub struct History {
     pub entries: Vec<EntryObject>,
 }
 
+/// `POST /api/v1/blobs`: the image stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobObject {
+    /// The blob's content id (its manifest's), for a profile's `avatar`.
+    pub id: String,
+    /// Its media type, found from its content (`image/png`, `image/jpeg`, `image/gif`,
+    /// `image/webp`).
+    pub mime: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// `POST /api/v1/profile` request body: the fields given replace the current ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProfile {
+    /// Display name, 1 to 128 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Bio, 1 to 4096 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    /// Content id of an image uploaded with `POST /api/v1/blobs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+}
+
+/// `GET /api/v1/profiles/{did}`: an author's current profile as this peer knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileObject {
+    /// The author, `did:key:z6Mk…`.
+    pub author: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Bio.
+    pub bio: Option<String>,
+    /// Content id of the avatar blob.
+    pub avatar: Option<String>,
+    /// Whether the avatar is stored here (then `GET /api/v1/blobs/{avatar}` serves it).
+    pub avatar_cached: bool,
+    /// The profile entry's content id.
+    pub entry: String,
+    /// The profile entry's timestamp (ms since the Unix epoch).
+    pub ts: u64,
+}
+
 /// `POST /api/v1/blocks` and `POST /api/v1/mutes` request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

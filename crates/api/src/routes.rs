@@ -13,6 +13,7 @@ use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use kith_node::Node;
+use kith_proto::blob::MAX_BLOB_BYTES;
 use kith_proto::limits::MAX_TEXT_BYTES;
 use kith_proto::{AuthorId, ContentId};
 use kith_store::{HomeCursor, Store};
@@ -22,9 +23,9 @@ use tokio::sync::watch;
 use crate::error::ApiError;
 use crate::events::Hub;
 use crate::model::{
-    AuthorList, AuthorRef, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following, HeadObject,
-    Health, History, HomePage, Identity, NewEdit, NewFollow, NewPost, NewReaction, NewRepost, Peer,
-    Peers, ReactionObject, Status, Thread,
+    AuthorList, AuthorRef, BlobObject, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following,
+    HeadObject, Health, History, HomePage, Identity, NewEdit, NewFollow, NewPost, NewProfile,
+    NewReaction, NewRepost, Peer, Peers, ProfileObject, ReactionObject, Status, Thread,
 };
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
 
@@ -69,6 +70,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/entries/{id}/reposts", post(repost))
         .route("/api/v1/entries/{id}/edits", post(edit))
         .route("/api/v1/entries/{id}/history", get(history))
+        .route(
+            "/api/v1/blobs",
+            post(upload_blob).layer(DefaultBodyLimit::max(MAX_BLOB_BYTES + 1)),
+        )
+        .route("/api/v1/blobs/{id}", get(blob))
+        .route("/api/v1/profile", post(set_profile))
+        .route("/api/v1/profiles/{did}", get(profile))
         .route("/api/v1/blocks", get(blocks).post(block))
         .route("/api/v1/blocks/{did}", delete(unblock))
         .route("/api/v1/mutes", get(mutes).post(mute))
@@ -353,7 +361,7 @@ async fn entry(
     let id = parse_id(&text)?;
     let found = read_store(&state, move |store| {
         Ok(match store.entry_state(&id)? {
-            kith_store::EntryState::Held(entry) => Ok(decorate(store, &[entry])?.remove(0)),
+            kith_store::EntryState::Held(entry) => Ok(decorate(store, &[*entry])?.remove(0)),
             kith_store::EntryState::Deleted { tombstone } => Err(Some(tombstone)),
             kith_store::EntryState::Unknown => Err(None),
         })
@@ -436,7 +444,7 @@ async fn history(
     let found = read_store(&state, move |store| {
         Ok(match store.entry_state(&id)? {
             kith_store::EntryState::Held(entry) => {
-                let mut entries = vec![entry];
+                let mut entries = vec![*entry];
                 entries.extend(store.edits(&id)?);
                 Ok(entries)
             }
@@ -455,6 +463,117 @@ async fn history(
             format!("no entry {text} is stored on this peer"),
         )),
     }
+}
+
+async fn upload_blob(
+    State(state): State<AppState>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<BlobObject>), ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "blob_too_large",
+                format!("an image is at most {MAX_BLOB_BYTES} bytes; scale it down"),
+            )
+        } else {
+            ApiError::bad_request("invalid_body", rejection.body_text())
+        }
+    })?;
+    let blob = state.node.add_blob(body.to_vec()).await?;
+    let manifest = kith_proto::blob::Manifest::decode(&blob.id, &blob.manifest)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(BlobObject {
+            id: blob.id.to_string(),
+            mime: manifest.image.mime().to_owned(),
+            size: manifest.size,
+        }),
+    ))
+}
+
+async fn blob(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(text) = id?;
+    let id = parse_id(&text)?;
+    match read_store(&state, move |store| store.blob(&id)).await? {
+        Some((image, content)) => Ok((
+            [
+                (header::CONTENT_TYPE, image.mime()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                // Content-addressed: the bytes behind an id never change.
+                (
+                    header::CACHE_CONTROL,
+                    "private, max-age=31536000, immutable",
+                ),
+            ],
+            content,
+        )
+            .into_response()),
+        None => Err(ApiError::not_found(
+            "blob_not_found",
+            format!("no blob {text} (or not all of it) is stored on this peer"),
+        )),
+    }
+}
+
+async fn set_profile(
+    State(state): State<AppState>,
+    body: Result<Json<NewProfile>, JsonRejection>,
+) -> Result<(StatusCode, Json<ProfileObject>), ApiError> {
+    let Json(NewProfile { name, bio, avatar }) = body?;
+    let avatar = avatar.as_deref().map(parse_id).transpose()?;
+    state
+        .node
+        .set_profile(kith_node::ProfileUpdate { name, bio, avatar })
+        .await?;
+    let author = state.node.author();
+    let shown = read_store(&state, move |store| profile_object(store, &author)).await?;
+    let shown = shown.ok_or_else(|| ApiError::internal("the new profile is not stored"))?;
+    Ok((StatusCode::CREATED, Json(shown)))
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    did: Result<Path<String>, PathRejection>,
+) -> Result<Json<ProfileObject>, ApiError> {
+    let Path(did) = did?;
+    let author = parse_did(&did)?;
+    match read_store(&state, move |store| profile_object(store, &author)).await? {
+        Some(profile) => Ok(Json(profile)),
+        None => Err(ApiError::not_found(
+            "profile_not_found",
+            format!("no profile of {did} is stored on this peer; follow them to get it"),
+        )),
+    }
+}
+
+fn profile_object(
+    store: &Store,
+    author: &AuthorId,
+) -> Result<Option<ProfileObject>, kith_store::StoreError> {
+    let Some(entry) = store.profile(author)? else {
+        return Ok(None);
+    };
+    let kith_proto::Body::Profile { name, bio, avatar } = entry.body() else {
+        return Ok(None);
+    };
+    let avatar_cached = match avatar {
+        Some(id) => store.blob(id)?.is_some(),
+        None => false,
+    };
+    Ok(Some(ProfileObject {
+        author: author.to_did(),
+        name: name.clone(),
+        bio: bio.clone(),
+        avatar: avatar.map(|id| id.to_string()),
+        avatar_cached,
+        entry: entry.id().to_string(),
+        ts: entry.ts(),
+    }))
 }
 
 async fn blocks(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiError> {

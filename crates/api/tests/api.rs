@@ -59,6 +59,8 @@ impl Server {
                 let _ = stopped.await;
             },
         ));
+        // reqwest has rustls without a default crypto provider (see bin/kith's main).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         Self {
             base,
@@ -1232,4 +1234,110 @@ async fn a_muted_author_is_hidden_from_the_home_timeline_but_still_followed() {
     assert_eq!(home_texts().await, ["very loud"]);
     reader.stop().await;
     loud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_avatar_is_uploaded_set_and_served_and_a_follower_caches_it() {
+    let author = Server::start().await;
+    let addr = author.node.listen_addrs().await.unwrap().remove(0);
+    let reader = Server::start_with(vec![addr]).await;
+    reader
+        .expect(
+            reader
+                .post("/api/v1/follows")
+                .json(&json!({ "author": author.did() })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let mut image = b"GIF89a".to_vec();
+    image.extend((0..300_000u32).map(|i| (i % 241) as u8));
+    let blob = author
+        .expect(
+            author.post("/api/v1/blobs").body(image.clone()),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(blob["mime"], "image/gif");
+    assert_eq!(blob["size"], image.len());
+    let blob_id = blob["id"].as_str().unwrap().to_owned();
+    let profile = author
+        .expect(
+            author.post("/api/v1/profile").json(&json!({
+                "name": "Ada", "bio": "counts things", "avatar": blob_id
+            })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(profile["name"], "Ada");
+    assert_eq!(profile["avatar"], blob_id.as_str());
+    assert_eq!(profile["avatar_cached"], true);
+
+    // The follower gets the profile and the avatar with it, before anyone looks.
+    let path = format!("/api/v1/profiles/{}", author.did());
+    let started = std::time::Instant::now();
+    loop {
+        let response = reader.get(&path).send().await.unwrap();
+        if response.status() == StatusCode::OK {
+            let shown: Value = response.json().await.unwrap();
+            if shown["avatar_cached"] == true {
+                assert_eq!(shown["name"], "Ada");
+                assert_eq!(shown["bio"], "counts things");
+                break;
+            }
+        }
+        assert!(started.elapsed() < DEADLINE, "the profile never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let response = reader
+        .get(&format!("/api/v1/blobs/{blob_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/gif");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), image.as_slice());
+
+    // Not an image, too large, unknown: refused with a code.
+    author
+        .expect_error(
+            author.post("/api/v1/blobs").body("plain text"),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        )
+        .await;
+    author
+        .expect_error(
+            author
+                .post("/api/v1/blobs")
+                .body(vec![0u8; kith_proto::blob::MAX_BLOB_BYTES + 2]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "blob_too_large",
+        )
+        .await;
+    let unknown = "bafireibmi6g7egvevqpgymuwlmfjltpnahj6xs7o4a2vlqxwvyrtysvvoa";
+    author
+        .expect_error(
+            author.get(&format!("/api/v1/blobs/{unknown}")),
+            StatusCode::NOT_FOUND,
+            "blob_not_found",
+        )
+        .await;
+    author
+        .expect_error(
+            author
+                .post("/api/v1/profile")
+                .json(&json!({ "avatar": unknown })),
+            StatusCode::NOT_FOUND,
+            "blob_not_found",
+        )
+        .await;
+    reader
+        .expect_error(
+            reader.get(&format!("/api/v1/profiles/{}", reader.did())),
+            StatusCode::NOT_FOUND,
+            "profile_not_found",
+        )
+        .await;
+    reader.stop().await;
+    author.stop().await;
 }

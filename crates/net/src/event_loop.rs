@@ -891,6 +891,7 @@ fn request_is_bounded(request: &FetchRequest) -> bool {
         FetchRequest::Ids { ids, ancestors } => {
             ids.len() <= MAX_FETCH_IDS && *ancestors <= MAX_FETCH_ANCESTORS
         }
+        FetchRequest::Blobs { ids } => ids.len() <= crate::protocol::MAX_BLOB_IDS,
         FetchRequest::Threads { roots, limit } => {
             roots.len() <= crate::protocol::MAX_THREAD_ROOTS && *limit <= MAX_FETCH_ENTRIES
         }

@@ -97,6 +97,13 @@ pub enum FetchRequest {
         /// Predecessors wanted per id.
         ancestors: u32,
     },
+    /// Blob pieces (manifests and chunks, `kith_proto::blob`) by content id (36-byte binary
+    /// CIDs, ≤ [`MAX_BLOB_IDS`]); the answer's `entries` are the pieces held, in the order
+    /// asked, up to the response budget. The requester hashes each to match it.
+    Blobs {
+        /// Binary content ids.
+        ids: Vec<serde_bytes::ByteBuf>,
+    },
     /// The replies the server holds in the threads of these roots (36-byte binary CIDs, ≤
     /// [`MAX_THREAD_ROOTS`]), at most `limit` entries in all (≤ [`MAX_FETCH_ENTRIES`]),
     /// from any author. Deleted replies are sent as their tombstones.
@@ -108,6 +115,9 @@ pub enum FetchRequest {
     },
 }
 
+/// Most blob pieces one `Blobs` request may name.
+pub const MAX_BLOB_IDS: usize = 64;
+
 /// Most roots one `Threads` request may name.
 pub const MAX_THREAD_ROOTS: usize = 64;
 
@@ -118,6 +128,17 @@ impl FetchRequest {
             author: author.as_bytes().to_vec(),
             from_seq,
             limit: limit.min(MAX_FETCH_ENTRIES),
+        }
+    }
+
+    /// A blobs request.
+    pub fn blobs(ids: &[ContentId]) -> Self {
+        FetchRequest::Blobs {
+            ids: ids
+                .iter()
+                .take(MAX_BLOB_IDS)
+                .map(|id| serde_bytes::ByteBuf::from(id.to_bytes().to_vec()))
+                .collect(),
         }
     }
 

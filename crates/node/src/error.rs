@@ -50,6 +50,9 @@ pub enum NodeError {
     /// The entry (or author) named does not exist here.
     #[error("{0}")]
     NotFound(String),
+    /// The blob named is not (wholly) stored here.
+    #[error("{0}")]
+    BlobNotFound(String),
     /// The operation is not allowed on this entry (it is someone else's).
     #[error("{0}")]
     Forbidden(String),

@@ -19,6 +19,7 @@
 
 mod error;
 mod node;
+mod profile;
 mod resync;
 mod social;
 mod sync;
@@ -29,3 +30,4 @@ pub use node::{
     EVENT_BROADCAST_CAPACITY, HEAD_ANNOUNCE_DELAY, HeadLookup, MAX_APPENDS_IN_FLIGHT,
     MAX_CATCH_UPS, MAX_HEAD_LOOKUPS, Node, NodeConfig, NodeEvent, NodeStatus, PeerInfo, Profile,
 };
+pub use profile::{MAX_BLOB_FETCHES, ProfileUpdate};

@@ -162,6 +162,8 @@ pub(crate) struct Inner {
     pub(crate) blocked: std::sync::RwLock<HashSet<AuthorId>>,
     /// When threads were last refreshed from peers.
     pub(crate) thread_refreshes: std::sync::Mutex<crate::social::Refreshes>,
+    /// Avatar fetches in flight.
+    pub(crate) blob_fetches: crate::profile::BlobFetches,
     /// Set once the start-up catch-up of our own feed is over: posting waits for it, so a
     /// node started on an old copy of its store never reuses a seq it already published.
     self_synced: watch::Sender<bool>,
@@ -279,6 +281,7 @@ impl Node {
                 provided: std::sync::Mutex::new(HashSet::new()),
                 blocked: std::sync::RwLock::new(store_blocked),
                 thread_refreshes: std::sync::Mutex::new(Default::default()),
+                blob_fetches: Default::default(),
                 last_heard: std::sync::Mutex::new(std::collections::HashMap::new()),
                 self_synced: watch::channel(false).0,
                 stop,

@@ -508,7 +508,7 @@ impl Node {
 
     fn held(&self, id: &ContentId) -> Result<Entry, NodeError> {
         match self.inner.store.entry_state(id)? {
-            EntryState::Held(entry) => Ok(entry),
+            EntryState::Held(entry) => Ok(*entry),
             EntryState::Deleted { .. } => Err(NodeError::NotFound(format!(
                 "entry {id} was deleted by its author"
             ))),

@@ -98,12 +98,13 @@ fn finish_results(
                 if let Ok(mut heard) = inner.last_heard.lock() {
                     heard.insert(author, std::time::Instant::now());
                 }
+                crate::profile::on_stored(node, &entry, source);
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),
                     local: false,
                 });
                 if drained > 0 {
-                    emit_range(node, author, seq + 1, drained as usize);
+                    emit_range(node, author, seq + 1, drained as usize, source);
                 }
             }
             Ok(AppendOutcome::Buffered { .. }) => {
@@ -113,6 +114,7 @@ fn finish_results(
             }
             Ok(AppendOutcome::Detached) => {
                 appended += 1;
+                crate::profile::on_stored(node, &entry, source);
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),
                     local: false,
@@ -128,10 +130,11 @@ fn finish_results(
     appended
 }
 
-fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize) {
+fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize, source: Option<PeerId>) {
     match node.inner.store.feed(&author, from_seq, count) {
         Ok(entries) => {
             for entry in entries {
+                crate::profile::on_stored(node, &entry, source);
                 let _ = node.inner.events.send(NodeEvent::Entry {
                     entry,
                     local: false,
@@ -584,6 +587,18 @@ pub(crate) fn serve_fetch(
             }
             if full && let Some(head) = store.head(&author)? {
                 response.more |= entries.last().is_some_and(|e| e.seq() < head.seq);
+            }
+        }
+        FetchRequest::Blobs { ids } => {
+            for id in ids.iter().take(kith_net::protocol::MAX_BLOB_IDS) {
+                let Ok(id) = ContentId::from_bytes(id) else {
+                    continue;
+                };
+                if let Some(piece) = store.blob_piece(&id)?
+                    && !push(&mut response, &piece)
+                {
+                    break;
+                }
             }
         }
         FetchRequest::Threads { roots, limit } => {

@@ -481,3 +481,62 @@ async fn a_blocked_author_is_neither_stored_nor_shown() {
     assert!(b.store.entry(&reply.id()).unwrap().is_none());
     assert_eq!(thread_ids(&b, &post.id()), vec![post.id()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_and_its_avatar_reach_a_follower_with_the_entry() {
+    let a = start(61, vec![]).await;
+    let b = start(62, vec![a.addr().await]).await;
+    b.node.follow(a.author()).await.unwrap();
+    // A PNG of three chunks, so the avatar takes several fetches.
+    let mut image = b"\x89PNG\r\n\x1a\n".to_vec();
+    image.extend((0..600_000u32).map(|i| (i % 253) as u8));
+    let blob = a.node.add_blob(image.clone()).await.unwrap();
+    assert_eq!(blob.chunks.len(), 3);
+    a.node
+        .set_profile(kith_node::ProfileUpdate {
+            name: Some("Ada".into()),
+            bio: Some("counts things".into()),
+            avatar: Some(blob.id),
+        })
+        .await
+        .unwrap();
+    wait_for("the avatar cached on B", DEADLINE, || async {
+        b.store.blob(&blob.id).unwrap().is_some()
+    })
+    .await;
+    let (kind, content) = b.store.blob(&blob.id).unwrap().unwrap();
+    assert_eq!(kind, kith_proto::blob::ImageType::Png);
+    assert_eq!(content, image);
+    let profile = b.store.profile(&a.author()).unwrap().unwrap();
+    assert!(matches!(
+        profile.body(),
+        kith_proto::Body::Profile { name: Some(n), avatar: Some(id), .. } if n == "Ada" && *id == blob.id
+    ));
+
+    // Changing only the bio keeps the name and the avatar.
+    a.node
+        .set_profile(kith_node::ProfileUpdate {
+            bio: Some("counts more things".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let current = a.store.profile(&a.author()).unwrap().unwrap();
+    assert!(matches!(
+        current.body(),
+        kith_proto::Body::Profile { name: Some(n), bio: Some(bio), avatar: Some(id) }
+            if n == "Ada" && bio == "counts more things" && *id == blob.id
+    ));
+    // Not an image, or not stored: refused.
+    assert!(a.node.add_blob(b"just text".to_vec()).await.is_err());
+    let missing = kith_proto::ContentId::of(b"no such blob");
+    assert!(
+        a.node
+            .set_profile(kith_node::ProfileUpdate {
+                avatar: Some(missing),
+                ..Default::default()
+            })
+            .await
+            .is_err()
+    );
+}

@@ -324,6 +324,39 @@ impl<'a> MapBuilder<'a> {
     }
 }
 
+/// Encodes an array of byte strings (canonical: shortest heads).
+pub fn encode_bytes_array(items: &[&[u8]]) -> Vec<u8> {
+    let mut writer = BufWriter::new(Vec::new());
+    let result: Result<(), cbor4ii::core::enc::Error<std::collections::TryReserveError>> = (|| {
+        types::Array::bounded(items.len(), &mut writer)?;
+        for item in items {
+            types::Bytes(*item).encode(&mut writer)?;
+        }
+        Ok(())
+    })();
+    // Writing into a Vec fails only when memory runs out.
+    result.expect("encoding into a Vec cannot fail");
+    writer.into_inner()
+}
+
+/// Encodes one byte string (canonical: shortest head).
+pub fn encode_bytes(data: &[u8]) -> Vec<u8> {
+    let mut writer = BufWriter::new(Vec::with_capacity(data.len() + 9));
+    let result: Result<(), cbor4ii::core::enc::Error<std::collections::TryReserveError>> =
+        types::Bytes(data).encode(&mut writer);
+    result.expect("encoding into a Vec cannot fail");
+    writer.into_inner()
+}
+
+/// The content of a canonical CBOR byte string that is the whole of `bytes`.
+pub fn decode_bytes(bytes: &[u8]) -> Result<&[u8], CborError> {
+    check_canonical(bytes)?;
+    if bytes.first().map(|b| b >> 5) != Some(2) {
+        return Err(CborError::WrongType("chunk"));
+    }
+    Fields::decode::<types::Bytes<&[u8]>>(bytes, "chunk").map(|b| b.0)
+}
+
 /// The fields of a canonical CBOR map, each value left encoded. The caller must have run
 /// [`check_canonical`] on `bytes` first, which guarantees text keys in strictly increasing
 /// order.
@@ -422,6 +455,16 @@ impl<'a> Fields<'a> {
             return Ok(None);
         }
         Self::decode::<types::Bytes<&[u8]>>(raw, key).map(|b| Some(b.0))
+    }
+
+    /// A field holding an array of byte strings.
+    pub fn bytes_array(&mut self, key: &'static str) -> Result<Vec<&'a [u8]>, CborError> {
+        let raw = self.raw(key).ok_or(CborError::MissingField(key))?;
+        if raw.first().map(|b| b >> 5) != Some(4) {
+            return Err(CborError::WrongType(key));
+        }
+        Self::decode::<Vec<types::Bytes<&[u8]>>>(raw, key)
+            .map(|items| items.into_iter().map(|b| b.0).collect())
     }
 
     /// A field holding a map, returned still encoded.

@@ -8,6 +8,7 @@
 //! | [`cid`] | content ids (CIDv1, cbor, sha2-256) |
 //! | [`cbor`] | the canonical CBOR subset and the checks that enforce it |
 //! | [`body`] | entry kinds and their typed bodies |
+//! | [`blob`] | media blobs: chunks, manifests, image types |
 //! | [`entry`] | signed envelopes: signing, decoding, single and batch verification |
 //! | [`chain`] | how an entry relates to a feed's head; fork proofs |
 //! | [`head`] | signed feed-head records and their DHT key |
@@ -16,6 +17,7 @@
 //! The normative description of the formats is `docs/PROTOCOL.md`; `docs/test-vectors/`
 //! holds vectors that this crate is tested against.
 
+pub mod blob;
 pub mod body;
 pub mod cbor;
 pub mod chain;

@@ -191,6 +191,10 @@ pub(crate) enum Request {
         detached: bool,
         reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
     },
+    PutBlob {
+        pieces: Vec<(kith_proto::ContentId, Vec<u8>)>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     SetFlag {
         flag: AuthorFlag,
         author: AuthorId,
@@ -208,7 +212,7 @@ impl Request {
     fn durable(&self) -> bool {
         match self {
             Request::Append { durable, .. } => *durable,
-            Request::AddLocal { .. } | Request::SetFlag { .. } => true,
+            Request::AddLocal { .. } | Request::SetFlag { .. } | Request::PutBlob { .. } => true,
         }
     }
 
@@ -216,6 +220,7 @@ impl Request {
         match self {
             Request::Append { entries, .. } => entries.len(),
             Request::AddLocal { .. } | Request::SetFlag { .. } => 1,
+            Request::PutBlob { pieces, .. } => pieces.len(),
         }
     }
 }
@@ -349,6 +354,27 @@ impl Store {
     /// Mutes (`on`) or unmutes an author: kept and relayed, hidden from timelines.
     pub fn set_muted(&self, author: AuthorId, on: bool) -> Result<(), StoreError> {
         self.set_flag(AuthorFlag::Muted, author, on)
+    }
+
+    /// Stores the pieces of a blob (its manifest and chunks), durably. The caller has
+    /// verified each piece against its id ([`kith_proto::blob`]).
+    pub fn put_blob(&self, blob: &kith_proto::blob::Blob) -> Result<(), StoreError> {
+        let mut pieces = vec![(blob.id, blob.manifest.clone())];
+        pieces.extend(blob.chunks.iter().cloned());
+        self.put_blob_pieces(pieces)
+    }
+
+    /// Stores verified blob pieces (`id`, bytes), durably.
+    pub fn put_blob_pieces(
+        &self,
+        pieces: Vec<(kith_proto::ContentId, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .requests
+            .send(Request::PutBlob { pieces, reply })
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
     }
 
     fn set_flag(&self, flag: AuthorFlag, author: AuthorId, on: bool) -> Result<(), StoreError> {

@@ -102,7 +102,7 @@ fn log_entry(
 #[derive(Debug, Clone)]
 pub enum EntryState {
     /// The entry is held (in its feed or detached).
-    Held(Entry),
+    Held(Box<Entry>),
     /// Its author deleted it; the tombstone (the delete entry), if held.
     Deleted {
         /// The id of the delete entry.
@@ -159,7 +159,7 @@ impl Store {
     pub fn entry_state(&self, id: &ContentId) -> Result<EntryState, StoreError> {
         let txn = self.read()?;
         if let Some(entry) = Lookup::open(&txn)?.get(id.digest())? {
-            return Ok(EntryState::Held(entry));
+            return Ok(EntryState::Held(Box::new(entry)));
         }
         let tombstones = txn.open_table(TOMBSTONES)?;
         Ok(match tombstones.get(id.digest().as_slice())? {
@@ -529,6 +529,53 @@ impl Store {
             authors.push(author_from_table(name, digest(key.value(), 0))?);
         }
         Ok(authors)
+    }
+
+    /// A stored blob piece (manifest or chunk) by id.
+    pub fn blob_piece(&self, id: &ContentId) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.read()?;
+        let blobs = txn.open_table(BLOBS)?;
+        Ok(blobs
+            .get(id.digest().as_slice())?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// A whole blob, if its manifest and every chunk are held: its type and content.
+    pub fn blob(
+        &self,
+        id: &ContentId,
+    ) -> Result<Option<(kith_proto::blob::ImageType, Vec<u8>)>, StoreError> {
+        let txn = self.read()?;
+        let blobs = txn.open_table(BLOBS)?;
+        let Some(manifest) = blobs.get(id.digest().as_slice())? else {
+            return Ok(None);
+        };
+        let corrupt = |detail: String| StoreError::Corrupt {
+            table: "blobs_v1",
+            detail,
+        };
+        let manifest = kith_proto::blob::Manifest::decode(id, manifest.value())
+            .map_err(|e| corrupt(e.to_string()))?;
+        let mut content = Vec::with_capacity(manifest.size as usize);
+        for (index, chunk_id) in manifest.chunks.iter().enumerate() {
+            let Some(chunk) = blobs.get(chunk_id.digest().as_slice())? else {
+                return Ok(None);
+            };
+            let piece = kith_proto::blob::check_chunk(&manifest, index, chunk.value())
+                .map_err(|e| corrupt(e.to_string()))?;
+            content.extend_from_slice(piece);
+        }
+        Ok(Some((manifest.image, content)))
+    }
+
+    /// The newest profile entry of `author` held here (profiles live in feeds).
+    pub fn profile(&self, author: &AuthorId) -> Result<Option<Entry>, StoreError> {
+        let txn = self.read()?;
+        let profiles = txn.open_table(PROFILES)?;
+        let Some(value) = profiles.get(author.as_bytes().as_slice())? else {
+            return Ok(None);
+        };
+        Lookup::open(&txn)?.get(&value.value()[8..40])
     }
 
     /// Authors blocked on this peer.

@@ -57,6 +57,11 @@ pub(crate) const TOMBSTONES: TableDefinition<'static, &[u8], &[u8]> =
 pub(crate) const BLOCKED: TableDefinition<'static, &[u8], ()> = TableDefinition::new("blocked_v1");
 /// Authors muted on this peer (stored and relayed, hidden from timelines): `author` → `()`.
 pub(crate) const MUTED: TableDefinition<'static, &[u8], ()> = TableDefinition::new("muted_v1");
+/// Blob pieces (manifests and chunks), verified against their ids: `id` → bytes.
+pub(crate) const BLOBS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("blobs_v1");
+/// Newest profile entry of each author whose feed is held: `author` → `seq ‖ entry id`.
+pub(crate) const PROFILES: TableDefinition<'static, &[u8], &[u8]> =
+    TableDefinition::new("profiles_v1");
 /// Store metadata: `schema` → layout version, `revision` → count of changes.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
 

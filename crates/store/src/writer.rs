@@ -147,6 +147,7 @@ enum Work {
     Append(Vec<VerifiedEntry>, bool),
     AddLocal(AuthorId),
     SetFlag(AuthorFlag, AuthorId, bool),
+    PutBlob(Vec<(ContentId, Vec<u8>)>),
 }
 
 enum Done {
@@ -248,6 +249,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                 on,
                 reply,
             } => (Work::SetFlag(flag, author, on), Reply::Unit(reply)),
+            Request::PutBlob { pieces, reply } => (Work::PutBlob(pieces), Reply::Unit(reply)),
         })
         .unzip();
     let outcome = (|| -> Result<Vec<Done>, StoreError> {
@@ -269,6 +271,13 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                     }
                     Work::SetFlag(flag, author, on) => {
                         tx.set_flag(flag, &author, on)?;
+                        Done::Unit
+                    }
+                    Work::PutBlob(pieces) => {
+                        for (id, bytes) in pieces {
+                            tx.blobs.insert(id.digest().as_slice(), bytes.as_slice())?;
+                        }
+                        tx.changes += 1;
                         Done::Unit
                     }
                 });
@@ -330,6 +339,8 @@ struct Tx<'t> {
     tombstones: Table<'t, &'static [u8], &'static [u8]>,
     blocked: Table<'t, &'static [u8], ()>,
     muted: Table<'t, &'static [u8], ()>,
+    blobs: Table<'t, &'static [u8], &'static [u8]>,
+    profiles: Table<'t, &'static [u8], &'static [u8]>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -369,6 +380,8 @@ impl<'t> Tx<'t> {
             tombstones: txn.open_table(TOMBSTONES)?,
             blocked: txn.open_table(BLOCKED)?,
             muted: txn.open_table(MUTED)?,
+            blobs: txn.open_table(BLOBS)?,
+            profiles: txn.open_table(PROFILES)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,
@@ -823,6 +836,7 @@ impl<'t> Tx<'t> {
         self.pending
             .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)?;
         self.heads.remove(author.as_bytes().as_slice())?;
+        self.profiles.remove(author.as_bytes().as_slice())?;
         // Detached entries are keyed by id: one pass over them (blocking is rare).
         let author_bytes = *author.as_bytes();
         self.detached.retain(|_, envelope| {
@@ -874,6 +888,18 @@ impl<'t> Tx<'t> {
         }
         self.index(entry, Some(key.as_slice()))?;
         match entry.body() {
+            Body::Profile { .. } => {
+                let newer = self
+                    .profiles
+                    .get(author.as_bytes().as_slice())?
+                    .is_none_or(|v| be_u64(v.value(), 0) < seq);
+                if newer {
+                    let mut value = seq.to_be_bytes().to_vec();
+                    value.extend_from_slice(id.digest());
+                    self.profiles
+                        .insert(author.as_bytes().as_slice(), value.as_slice())?;
+                }
+            }
             Body::Follow { subject } => {
                 self.follows
                     .insert(pair_key(&author, subject).as_slice(), seq)?;

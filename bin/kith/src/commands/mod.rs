@@ -14,7 +14,7 @@ mod social;
 use anyhow::{Result, anyhow};
 use kith_proto::AuthorId;
 
-use crate::cli::{Cli, ClientArgs, Command, PeersArgs, PeersCommand};
+use crate::cli::{Cli, ClientArgs, Command, PeersArgs, PeersCommand, ProfileCommand};
 use crate::client::Client;
 use crate::output::Output;
 use crate::repo::Repo;
@@ -101,6 +101,17 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Unmute { did, client } => {
             social::flag(&context, &client, social::List::Mutes, Some(&did), false)
         }
+        Command::Profile { command } => match command {
+            ProfileCommand::Set {
+                name,
+                bio,
+                avatar,
+                client,
+            } => social::set_profile(&context, &client, name, bio, avatar.as_deref()),
+            ProfileCommand::Get { did, client } => {
+                social::get_profile(&context, &client, did.as_deref())
+            }
+        },
         Command::Muted(client) => social::flag(&context, &client, social::List::Mutes, None, true),
         Command::Peers(PeersArgs { command, client }) => {
             // `--api` may come before the subcommand or after it; after wins.

@@ -1,9 +1,10 @@
 //! `kith react`, `repost`, `quote`, `edit`, `delete`, `history`, `block`, `unblock`,
-//! `blocked`, `mute`, `unmute` and `muted`.
+//! `blocked`, `mute`, `unmute`, `muted`, `profile set` and `profile get`.
 
 use anyhow::{Result, anyhow};
 use kith_api::model::{
-    AuthorList, AuthorRef, EntryObject, History, NewEdit, NewReaction, NewRepost,
+    AuthorList, AuthorRef, BlobObject, EntryObject, History, NewEdit, NewProfile, NewReaction,
+    NewRepost, ProfileObject,
 };
 use kith_proto::ContentId;
 
@@ -170,6 +171,97 @@ pub(super) fn flag(
                     text.push_str(a);
                     text.push('\n');
                 }
+            }
+            Output::text(&text)
+        }
+    }
+}
+
+/// Publishes a profile: uploads the avatar first if one is given.
+pub(super) fn set_profile(
+    context: &Context,
+    args: &ClientArgs,
+    name: Option<String>,
+    bio: Option<String>,
+    avatar: Option<&std::path::Path>,
+) -> Result<()> {
+    if name.is_none() && bio.is_none() && avatar.is_none() {
+        anyhow::bail!("nothing to change: give --name, --bio or --avatar FILE");
+    }
+    let image = avatar.map(read_image).transpose()?;
+    let client = connect(context, args)?;
+    let avatar = match image {
+        Some(image) => {
+            let blob: BlobObject = client.post_bytes("/api/v1/blobs", image)?;
+            Some(blob.id)
+        }
+        None => None,
+    };
+    let profile: ProfileObject =
+        client.post("/api/v1/profile", &NewProfile { name, bio, avatar })?;
+    print_profile(context, &profile)
+}
+
+/// Reads an avatar file, refusing one that is too large before reading it.
+fn read_image(path: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow!("cannot open the avatar {}: {e}", path.display()))?;
+    let limit = kith_proto::blob::MAX_BLOB_BYTES;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow!("cannot read the avatar {}: {e}", path.display()))?;
+    if bytes.len() > limit {
+        anyhow::bail!(
+            "the avatar {} is larger than {limit} bytes; scale it down",
+            path.display()
+        );
+    }
+    if kith_proto::blob::ImageType::sniff(&bytes).is_none() {
+        anyhow::bail!(
+            "the avatar {} is not a PNG, JPEG, GIF or WebP image",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
+/// Shows the profile of `did` (default: the daemon's identity).
+pub(super) fn get_profile(context: &Context, args: &ClientArgs, did: Option<&str>) -> Result<()> {
+    let named = did.map(parse_did).transpose()?;
+    let client = connect(context, args)?;
+    let author = match named {
+        Some(author) => author.to_did(),
+        None => {
+            client
+                .get::<kith_api::model::Identity>("/api/v1/identity", &[])?
+                .author
+        }
+    };
+    let profile: ProfileObject = client.get(&format!("/api/v1/profiles/{author}"), &[])?;
+    print_profile(context, &profile)
+}
+
+fn print_profile(context: &Context, profile: &ProfileObject) -> Result<()> {
+    match context.output {
+        Output::Json => Output::json(profile),
+        Output::Quiet => Output::text(&format!("{}\n", profile.name.as_deref().unwrap_or(""))),
+        Output::Human => {
+            let mut text = format!("{}\n", profile.author);
+            if let Some(name) = &profile.name {
+                text.push_str(&format!("name:   {name}\n"));
+            }
+            if let Some(bio) = &profile.bio {
+                text.push_str(&format!("bio:    {bio}\n"));
+            }
+            if let Some(avatar) = &profile.avatar {
+                let cached = if profile.avatar_cached {
+                    "stored here"
+                } else {
+                    "not fetched yet"
+                };
+                text.push_str(&format!("avatar: {avatar} ({cached})\n"));
             }
             Output::text(&text)
         }
