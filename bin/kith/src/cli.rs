@@ -54,6 +54,11 @@ pub(crate) enum Command {
         #[arg(value_name = "TEXT")]
         text: String,
 
+        /// Sign with a fresh one-time key, never linked to your identity (it cannot be
+        /// edited or deleted later; docs/CLI.md says what the network can still see).
+        #[arg(long)]
+        anonymous: bool,
+
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -83,9 +88,10 @@ pub(crate) enum Command {
         client: ClientArgs,
     },
 
-    /// Follow an author: their posts reach your timeline.
+    /// Follow an author (their posts reach your timeline) or a hashtag (`'#rust'`: its posts
+    /// from anyone reach `kith tag rust`).
     Follow {
-        /// Whom to follow (did:key:z6Mk…).
+        /// Whom to follow (did:key:z6Mk…), or a hashtag starting with `#`.
         #[arg(value_name = "DID")]
         did: String,
 
@@ -93,9 +99,9 @@ pub(crate) enum Command {
         client: ClientArgs,
     },
 
-    /// Stop following an author.
+    /// Stop following an author or a hashtag.
     Unfollow {
-        /// Whom to stop following (did:key:z6Mk…).
+        /// Whom to stop following (did:key:z6Mk…), or a hashtag starting with `#`.
         #[arg(value_name = "DID")]
         did: String,
 
@@ -273,6 +279,69 @@ pub(crate) enum Command {
     /// List the muted authors.
     Muted(ClientArgs),
 
+    /// Your notifications, newest first: replies to and reactions, reposts and quotes of
+    /// your entries, mentions of you, new followers.
+    Notifications {
+        /// Most to list (1 to 200).
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+
+        /// Continue after the previous page (the cursor it printed).
+        #[arg(long, value_name = "CURSOR")]
+        cursor: Option<String>,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Posts with a hashtag held here, newest first (follow the tag to get them from
+    /// everyone: `kith follow '#rust'`).
+    Tag {
+        /// The hashtag, with or without `#`.
+        #[arg(value_name = "TAG")]
+        tag: String,
+
+        /// Most entries to list (1 to 200).
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+
+        /// Continue after the previous page (the cursor it printed).
+        #[arg(long, value_name = "CURSOR")]
+        cursor: Option<String>,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// List the hashtags followed here.
+    Tags(ClientArgs),
+
+    /// The public timeline: every public post this peer sees, newest first (opt in with
+    /// `--enable`).
+    Public {
+        /// Turn the public timeline on (join the public stream), then list it.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+
+        /// Turn it off.
+        #[arg(long)]
+        disable: bool,
+
+        /// Most entries to list (1 to 200).
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+
+        /// Continue after the previous page (the cursor it printed).
+        #[arg(long, value_name = "CURSOR")]
+        cursor: Option<String>,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
     /// Show or change a profile (display name, bio, avatar).
     Profile {
         /// What to do.
@@ -292,6 +361,20 @@ pub(crate) enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+
+    /// Follow an RSS or Atom feed: the daemon republishes its items as a new kith author (a
+    /// bridge feed) that you follow, and others can follow by its did.
+    FollowFeed {
+        /// The feed's URL (http:// or https://).
+        #[arg(value_name = "URL")]
+        url: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// List the feeds this daemon bridges.
+    Bridges(ClientArgs),
 
     /// Show the daemon's state: peers, entries, follows, uptime.
     Status(ClientArgs),

@@ -102,6 +102,11 @@ impl Client {
         self.call(Method::POST, path, &[], Some(body))
     }
 
+    /// `PUT path` with a JSON body.
+    pub(crate) fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.call(Method::PUT, path, &[], Some(body))
+    }
+
     /// `DELETE path`.
     pub(crate) fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call(Method::DELETE, path, &[], None::<&()>)

@@ -9,6 +9,8 @@
 //!   kith.redb          the store
 //!   repo.lock          held (flock) by the running daemon; holds its PID
 //!   api                the base URL of the running daemon's API; removed when it stops
+//!   bridges/           mode 0700, bridge feeds: per bridge a secret key (0600) and its
+//!                      polling state (see kith_node's `bridge` module)
 //! ```
 //!
 //! A directory is *initialised* when `identity.key` exists; `kith init` writes it last but
@@ -38,6 +40,8 @@ pub(crate) const TOKEN_FILE: &str = "api.token";
 pub(crate) const LOCK_FILE: &str = "repo.lock";
 /// File name of the running daemon's API URL.
 pub(crate) const API_FILE: &str = "api";
+/// Directory of the bridge feeds' keys and state.
+pub(crate) const BRIDGE_DIR: &str = "bridges";
 
 /// Files `kith init` or `kith daemon` may have left in a directory before `identity.key`
 /// was written (an interrupted init); `init` accepts a directory that holds only these.
@@ -109,6 +113,11 @@ impl Repo {
     /// Path of the daemon's lock file.
     pub(crate) fn lock_path(&self) -> PathBuf {
         self.dir.join(LOCK_FILE)
+    }
+
+    /// Directory of the bridge feeds' keys and state (made by the node when first needed).
+    pub(crate) fn bridge_dir(&self) -> PathBuf {
+        self.dir.join(BRIDGE_DIR)
     }
 
     /// Path of the file holding the running daemon's API URL.

@@ -820,3 +820,122 @@ fn profile_set_and_get() {
     let error = sandbox.fails(&["profile", "get", stranger]);
     assert!(error.contains("no profile"), "{error}");
 }
+
+#[test]
+fn notifications_tags_and_the_public_timeline() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
+    let post = sandbox.json(&["post", "learning #Rust today"]);
+    let tagged = sandbox.list(&["tag", "#rust"]);
+    assert_eq!(tagged.len(), 1);
+    assert_eq!(tagged[0]["id"], post["id"]);
+    assert_eq!(sandbox.list(&["tag", "python"]).len(), 0);
+
+    let followed = sandbox.json(&["follow", "#Rust"]);
+    assert_eq!(followed["tags"], serde_json::json!(["rust"]));
+    assert_eq!(sandbox.list(&["tags"]), [Value::from("rust")]);
+    let error = sandbox.fails(&["follow", "#not-a-tag"]);
+    assert!(error.contains("not a hashtag"), "{error}");
+
+    // Own entries are never notifications.
+    assert_eq!(sandbox.list(&["notifications"]).len(), 0);
+
+    let error = sandbox.fails(&["public"]);
+    assert!(error.contains("--enable"), "{error}");
+    let public = sandbox.list(&["public", "--enable"]);
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0]["id"], post["id"]);
+    assert_eq!(sandbox.list(&["public", "--disable"]).len(), 0);
+}
+
+/// Serves one RSS document to every request (on a thread; `Connection: close`); returns
+/// its URL.
+fn serve_rss() -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/feed.xml", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let body = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel>\
+                <title>Bridged News</title><item><guid>n1</guid><title>Hello</title>\
+                <description>from the bridge</description></item></channel></rss>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn follow_feed_bridges_a_feed_and_explains_a_bad_url() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    // Refused before the daemon is even asked.
+    let error = sandbox.fails(&["follow-feed", "ftp://example.invalid/feed.xml"]);
+    assert!(error.contains("not a feed URL"), "{error}");
+    assert!(error.contains("http://"), "{error}");
+    let _daemon = sandbox.daemon(&[]);
+    let error = sandbox.fails(&["follow-feed", "example.invalid/feed.xml"]);
+    assert!(error.contains("not a feed URL"), "{error}");
+    // Nothing listens there: the daemon cannot fetch it, and says so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}/feed.xml", closed.local_addr().unwrap());
+    drop(closed);
+    let error = sandbox.fails(&["follow-feed", &nowhere]);
+    assert!(error.contains("cannot fetch the feed"), "{error}");
+
+    let url = serve_rss();
+    let made = sandbox.json(&["follow-feed", &url]);
+    assert_eq!(made["url"], url.as_str());
+    let author = made["author"].as_str().unwrap().to_owned();
+    assert!(author.starts_with("did:key:z6Mk"), "{made}");
+    let quiet = sandbox.ok(&["follow-feed", "-q", &url]);
+    assert_eq!(quiet.trim(), author, "the same bridge again");
+    let bridges = sandbox.list(&["bridges"]);
+    assert_eq!(bridges.len(), 1);
+    assert_eq!(bridges[0]["author"], author.as_str());
+    assert_eq!(bridges[0]["url"], url.as_str());
+    let human = sandbox.ok(&["bridges"]);
+    assert!(
+        human.contains(&author) && human.contains("Bridged News"),
+        "{human}"
+    );
+    wait_for("the bridged item in the timeline", DAEMON_DEADLINE, || {
+        sandbox.list(&["timeline"]).iter().any(|e| {
+            e["author"] == author.as_str()
+                && e["text"].as_str().is_some_and(|t| t.starts_with("Hello"))
+        })
+    });
+    let dir = sandbox.data.join("bridges");
+    let stem = author.strip_prefix("did:key:").unwrap();
+    assert_eq!(mode(&dir.join(format!("{stem}.key"))) & 0o777, 0o600);
+    assert!(dir.join(format!("{stem}.json")).is_file());
+}
+
+#[test]
+fn get_takes_permalinks_in_both_forms() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let _daemon = sandbox.daemon(&[]);
+    let post = sandbox.json(&["post", "find me"]);
+    let id = post["id"].as_str().unwrap();
+    let did = post["author"].as_str().unwrap();
+    let by_id = sandbox.json(&["get", &format!("kith:{id}")]);
+    assert_eq!(by_id["text"], "find me");
+    assert_eq!(by_id["permalink"], format!("kith:{id}"));
+    let by_seq = sandbox.json(&["get", &format!("kith:{did}/1")]);
+    assert_eq!(by_seq["id"], id);
+    let error = sandbox.fails(&["get", "kith:nonsense"]);
+    assert!(error.contains("permalink"), "{error}");
+}

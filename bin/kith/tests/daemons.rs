@@ -131,3 +131,93 @@ fn a_second_daemon_on_the_same_fixed_port_is_refused() {
     );
     assert!(stderr.contains(&format!("port {port}")), "{stderr}");
 }
+
+/// The thread of `root` as `peer`'s CLI shows it.
+fn thread(peer: &Peer, root: &str) -> Vec<serde_json::Value> {
+    peer.sandbox.list(&["thread", root])
+}
+
+#[test]
+fn a_conversation_among_three_peers_looks_right_from_every_cli() {
+    // A posts with a profile and an avatar; B follows A; C is a stranger to both.
+    let a = Peer::start(None);
+    let b = Peer::start(Some(&a));
+    let c = Peer::start(Some(&a));
+    let avatar = a.sandbox.root().join("me.png");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend([42u8; 5000]);
+    std::fs::write(&avatar, &png).unwrap();
+    let profile = a.sandbox.json(&[
+        "profile",
+        "set",
+        "--name",
+        "Ada",
+        "--avatar",
+        avatar.to_str().unwrap(),
+    ]);
+    b.sandbox.ok(&["follow", &a.did]);
+    let post = a.sandbox.json(&["post", "what should I read next?"]);
+    let post_id = post["id"].as_str().unwrap().to_owned();
+    wait_for("A's post on B", DELIVERY_DEADLINE, || {
+        b.timeline_has(&post_id)
+    });
+    // B has A's profile, with the avatar already fetched.
+    wait_for("A's avatar on B", DELIVERY_DEADLINE, || {
+        let shown = b.sandbox.kith(&["--json", "profile", "get", &a.did]);
+        shown.status.success()
+            && serde_json::from_slice::<serde_json::Value>(&shown.stdout)
+                .is_ok_and(|p| p["avatar_cached"] == true && p["name"] == "Ada")
+    });
+    assert!(profile["avatar"].is_string());
+
+    // C opens the permalink, replies; B reacts; A edits.
+    let link = format!("kith:{}/{}", a.did, post["seq"]);
+    let seen = c.sandbox.json(&["get", &link]);
+    assert_eq!(seen["id"], post_id.as_str());
+    let reply = c.sandbox.json(&["reply", &post_id, "try the Dynamo paper"]);
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    b.sandbox.json(&["react", &post_id, "👍"]);
+    a.sandbox.json(&[
+        "edit",
+        &post_id,
+        "what should I read next? (distributed systems)",
+    ]);
+
+    // Every peer shows the edited post with its reaction, and C's reply.
+    for (name, peer) in [("A", &a), ("B", &b), ("C", &c)] {
+        wait_for(
+            &format!("the whole conversation on {name}"),
+            DELIVERY_DEADLINE,
+            || {
+                let shown = thread(peer, &post_id);
+                shown.len() == 2
+                    && shown[0]["text"] == "what should I read next? (distributed systems)"
+                    && shown[0]["edited"] == true
+                    && shown[0]["reactions"][0]["reaction"] == "👍"
+                    && shown[1]["id"] == reply_id.as_str()
+                    && shown[1]["text"] == "try the Dynamo paper"
+            },
+        );
+    }
+    // A was told about the reply and the reaction.
+    let kinds: Vec<String> = a
+        .sandbox
+        .list(&["notifications"])
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(kinds.contains(&"reply".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"reaction".to_owned()), "{kinds:?}");
+
+    // C deletes the reply: it disappears everywhere.
+    c.sandbox.json(&["delete", &reply_id]);
+    for (name, peer) in [("A", &a), ("B", &b), ("C", &c)] {
+        wait_for(
+            &format!("the reply gone on {name}"),
+            DELIVERY_DEADLINE,
+            || thread(peer, &post_id).len() == 1,
+        );
+    }
+    let error = b.sandbox.fails(&["get", &reply_id]);
+    assert!(error.contains("deleted"), "{error}");
+}

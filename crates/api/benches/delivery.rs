@@ -199,6 +199,7 @@ async fn post_to_sse(count: usize, gap: Duration) -> Vec<Duration> {
                 bootstrap,
                 profile: Profile::Test,
                 sync_interval: Some(Duration::from_secs(3600)),
+                ..NodeConfig::default()
             };
             Node::start(
                 config,

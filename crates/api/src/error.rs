@@ -52,9 +52,13 @@ impl ApiError {
     }
 
     /// The status code.
-    #[cfg(test)]
     pub(crate) fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The message for people.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 
     /// The stable code.
@@ -116,6 +120,18 @@ impl From<NodeError> for ApiError {
             }
             NodeError::Refused(_) => {
                 Self::new(StatusCode::CONFLICT, "feed_refused", error.to_string())
+            }
+            NodeError::InvalidUrl(message) => Self::bad_request("invalid_url", message),
+            NodeError::FeedUnavailable(message) => {
+                Self::new(StatusCode::BAD_GATEWAY, "feed_unavailable", message)
+            }
+            NodeError::BridgesDisabled => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "bridges_disabled",
+                error.to_string(),
+            ),
+            NodeError::TooManyBridges { .. } => {
+                Self::new(StatusCode::CONFLICT, "too_many_bridges", error.to_string())
             }
             NodeError::Store(store) => Self::from(store),
             NodeError::Net(_) => Self::new(

@@ -20,7 +20,7 @@ use futures::Stream;
 use kith_node::NodeEvent;
 use tokio::sync::{broadcast, watch};
 
-use crate::model::{EntryEvent, EntryObject, ResetEvent};
+use crate::model::{EntryEvent, EntryObject, NotificationObject, ResetEvent};
 
 /// Events kept for clients that resume with `Last-Event-ID`.
 pub(crate) const RING_CAPACITY: usize = 1024;
@@ -31,6 +31,8 @@ pub(crate) const CLIENT_QUEUE: usize = 256;
 #[derive(Debug)]
 pub(crate) struct Numbered {
     id: u64,
+    /// The SSE event name (`entry`, `notification`).
+    name: &'static str,
     data: String,
 }
 
@@ -80,6 +82,11 @@ impl Hub {
 
     /// Numbers an entry event, keeps it, and hands it to connected clients.
     pub(crate) fn publish(&self, event: &EntryEvent) {
+        self.publish_named("entry", event);
+    }
+
+    /// Numbers an event named `name`, keeps it, and hands it to connected clients.
+    pub(crate) fn publish_named(&self, name: &'static str, event: &impl serde::Serialize) {
         let data = match serde_json::to_string(event) {
             Ok(data) => data,
             Err(error) => {
@@ -91,6 +98,7 @@ impl Hub {
         ring.last_id += 1;
         let numbered = Arc::new(Numbered {
             id: ring.last_id,
+            name,
             data,
         });
         if ring.events.len() == RING_CAPACITY
@@ -206,7 +214,7 @@ impl Subscription {
                 Out::Entry(numbered) => {
                     sub.last_sent = numbered.id;
                     Event::default()
-                        .event("entry")
+                        .event(numbered.name)
                         .id(numbered.id.to_string())
                         .data(numbered.data.as_str())
                 }
@@ -237,6 +245,13 @@ pub(crate) async fn run_hub(
                 entry: EntryObject::from(&entry),
                 local,
             }),
+            Ok(NodeEvent::Notification { kind, entry }) => hub.publish_named(
+                "notification",
+                &NotificationObject {
+                    kind: kind.to_owned(),
+                    entry: EntryObject::from(&entry),
+                },
+            ),
             #[allow(unreachable_patterns)]
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -275,6 +290,7 @@ mod tests {
                 reactions: Vec::new(),
                 reposts: 0,
                 edited: false,
+                permalink: String::new(),
             },
             local: true,
         }

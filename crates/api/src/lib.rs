@@ -26,6 +26,8 @@
 //! |---|---|
 //! | [`model`] | the JSON bodies, shared with clients (the `kith` command line) |
 //! | `routes` | the router, authentication and the handlers |
+//! | `atom` | `GET /feeds/{did}.atom`: an author's public posts as an Atom feed (no token) |
+//! | `bridges` | `/api/v1/bridges`: RSS/Atom feeds republished as kith authors |
 //! | `events` | the event hub behind `GET /api/v1/events`: numbering, resume ring, bounded fan-out |
 //! | `error` | error responses `{"error", "code"}` and the mapping of library errors |
 //!
@@ -33,6 +35,8 @@
 //! stream client may fall at most a fixed number of events behind before it is told to
 //! reset, and the resume ring holds a fixed number of events.
 
+mod atom;
+mod bridges;
 mod error;
 mod events;
 pub mod model;

@@ -51,6 +51,10 @@ pub struct EntryObject {
     /// history is at `GET /api/v1/entries/{id}/history`.
     #[serde(default)]
     pub edited: bool,
+    /// The entry's permalink, `kith:<id>`; it resolves on any peer (`kith get`,
+    /// `GET /api/v1/resolve?link=…`, the web page `/p/<id>`).
+    #[serde(default)]
+    pub permalink: String,
 }
 
 /// How many authors reacted to an entry with one reaction.
@@ -93,6 +97,59 @@ pub struct NewEdit {
 pub struct History {
     /// The entries.
     pub entries: Vec<EntryObject>,
+}
+
+/// One notification: an entry that concerns the hosted identity. The items of
+/// `GET /api/v1/notifications` and the data of the `notification` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationObject {
+    /// `reply` (to one of your entries), `mention`, `reaction` (to one of your entries),
+    /// `repost` (or quote of one of your entries) or `follow` (of you).
+    pub kind: String,
+    /// The entry.
+    pub entry: EntryObject,
+}
+
+/// `GET /api/v1/notifications`: one page, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notifications {
+    /// The notifications.
+    pub notifications: Vec<NotificationObject>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last.
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/tags/{tag}` and `GET /api/v1/public`: one page of a timeline, newest
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    /// The entries.
+    pub entries: Vec<EntryObject>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last.
+    pub next: Option<String>,
+}
+
+/// `POST /api/v1/tags` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTag {
+    /// The hashtag, with or without `#`.
+    pub tag: String,
+}
+
+/// `GET /api/v1/tags`: hashtags followed here (normalized, without `#`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tags {
+    /// The tags.
+    pub tags: Vec<String>,
+}
+
+/// `GET` and `PUT /api/v1/public/settings`: whether the public timeline is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSettings {
+    /// On: this peer joins the public stream and keeps what it carries.
+    pub enabled: bool,
 }
 
 /// `POST /api/v1/blobs`: the image stored.
@@ -139,6 +196,10 @@ pub struct ProfileObject {
     pub entry: String,
     /// The profile entry's timestamp (ms since the Unix epoch).
     pub ts: u64,
+    /// The path of the author's Atom feed on this daemon, `/feeds/<did>.atom` (served
+    /// without the API token); empty from daemons before Atom feeds.
+    #[serde(default)]
+    pub atom: String,
 }
 
 /// `POST /api/v1/blocks` and `POST /api/v1/mutes` request body.
@@ -188,6 +249,7 @@ impl From<&Entry> for EntryObject {
             reactions: Vec::new(),
             reposts: 0,
             edited: false,
+            permalink: format!("kith:{}", entry.id()),
         }
     }
 }
@@ -221,6 +283,9 @@ pub struct NewPost {
     /// Makes it a reply to this entry (a content id the daemon holds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// Sign with a fresh one-time key instead of this peer's identity (see docs/API.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
 }
 
 /// `GET /api/v1/entries/{id}/thread`.
@@ -379,4 +444,37 @@ pub struct ErrorBody {
     pub error: String,
     /// A stable `snake_case` code for programs (docs/API.md lists them).
     pub code: String,
+}
+
+/// `POST /api/v1/bridges` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewBridge {
+    /// The RSS or Atom feed to bridge, an `http://` or `https://` URL.
+    pub url: String,
+}
+
+/// A bridge feed: an external RSS or Atom feed republished by this daemon as a kith author.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeObject {
+    /// The bridge's author, `did:key:z6Mk…`: follow it like anyone's.
+    pub author: String,
+    /// The feed's URL (normalised).
+    pub url: String,
+    /// The feed's title as of the last fetch.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// When the feed was last polled (ms since the Unix epoch), successfully or not.
+    #[serde(default)]
+    pub last_poll_ms: Option<u64>,
+    /// Why the last poll failed; `null` after a success.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// `GET /api/v1/bridges`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeList {
+    /// The bridges of this daemon, oldest first.
+    pub bridges: Vec<BridgeObject>,
 }

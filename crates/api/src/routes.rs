@@ -25,7 +25,8 @@ use crate::events::Hub;
 use crate::model::{
     AuthorList, AuthorRef, BlobObject, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following,
     HeadObject, Health, History, HomePage, Identity, NewEdit, NewFollow, NewPost, NewProfile,
-    NewReaction, NewRepost, Peer, Peers, ProfileObject, ReactionObject, Status, Thread,
+    NewReaction, NewRepost, NewTag, NotificationObject, Notifications, Peer, Peers, ProfileObject,
+    PublicSettings, ReactionObject, Status, Tags, Thread, TimelinePage,
 };
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
 
@@ -37,7 +38,7 @@ pub(crate) const MAX_LIMIT: usize = 200;
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
-    node: Node,
+    pub(crate) node: Node,
     token: Arc<str>,
     hub: Arc<Hub>,
     stop: watch::Receiver<bool>,
@@ -77,6 +78,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/blobs/{id}", get(blob))
         .route("/api/v1/profile", post(set_profile))
         .route("/api/v1/profiles/{did}", get(profile))
+        .route("/api/v1/notifications", get(notifications))
+        .route("/api/v1/resolve", get(resolve))
+        .route("/api/v1/tags", get(followed_tags).post(follow_tag))
+        .route("/api/v1/tags/{tag}", get(tag_timeline).delete(unfollow_tag))
+        .route("/api/v1/public", get(public_timeline))
+        .route(
+            "/api/v1/public/settings",
+            get(public_settings).put(set_public_settings),
+        )
         .route("/api/v1/blocks", get(blocks).post(block))
         .route("/api/v1/blocks/{did}", delete(unblock))
         .route("/api/v1/mutes", get(mutes).post(mute))
@@ -93,6 +103,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/denied-peers/{peer_id}", delete(allow_peer))
         .route("/api/v1/heads/{did}", get(head))
         .route("/api/v1/status", get(status))
+        .route(
+            "/api/v1/bridges",
+            get(crate::bridges::list).post(crate::bridges::create),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     // EventSource cannot set headers, so the stream also takes `?access_token=`.
     let stream = Router::new()
@@ -103,6 +117,10 @@ pub(crate) fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health))
+        // Permalink pages are for browsers and show only what authors published: no token.
+        .route("/p/{*link}", get(permalink_page))
+        // Open: feed readers cannot send a token, and it shows only what the author published.
+        .route("/feeds/{file}", get(crate::atom::feed))
         .merge(api)
         .merge(stream)
         .fallback(no_route)
@@ -250,8 +268,17 @@ async fn create_post(
     State(state): State<AppState>,
     body: Result<Json<NewPost>, JsonRejection>,
 ) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
-    let Json(NewPost { text, reply_to }) = body?;
+    let Json(NewPost {
+        text,
+        reply_to,
+        anonymous,
+    }) = body?;
     check_text(&text)?;
+    if anonymous {
+        let parent = reply_to.as_deref().map(parse_id).transpose()?;
+        let entry = state.node.post_anonymous(&text, parent).await?;
+        return Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))));
+    }
     let entry = match reply_to {
         None => state.node.post(&text).await?,
         Some(parent) => {
@@ -573,7 +600,286 @@ fn profile_object(
         avatar_cached,
         entry: entry.id().to_string(),
         ts: entry.ts(),
+        atom: crate::atom::feed_path(author),
     }))
+}
+
+/// Query of `GET /api/v1/resolve`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveQuery {
+    link: String,
+}
+
+fn parse_link(text: &str) -> Result<kith_proto::permalink::Permalink, ApiError> {
+    text.parse()
+        .map_err(|e: kith_proto::permalink::PermalinkError| {
+            ApiError::bad_request("invalid_link", e.to_string())
+        })
+}
+
+/// What a permalink resolved to: the entry (decorated), or why not.
+async fn resolve_entry(
+    state: &AppState,
+    link: kith_proto::permalink::Permalink,
+) -> Result<Result<EntryObject, ApiError>, ApiError> {
+    Ok(match state.node.resolve_link(link).await? {
+        kith_store::EntryState::Held(entry) => {
+            let entry = *entry;
+            Ok(read_store(state, move |store| decorate(store, &[entry]))
+                .await?
+                .remove(0))
+        }
+        kith_store::EntryState::Deleted { tombstone } => {
+            Err(deleted(&link.to_string(), &tombstone))
+        }
+        kith_store::EntryState::Unknown => Err(ApiError::not_found(
+            "entry_not_found",
+            format!("no entry {link} is held here, and no peer asked has it"),
+        )),
+    })
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    query: Result<Query<ResolveQuery>, QueryRejection>,
+) -> Result<Json<EntryObject>, ApiError> {
+    let Query(ResolveQuery { link }) = query?;
+    let link = parse_link(&link)?;
+    resolve_entry(&state, link).await?.map(Json)
+}
+
+/// Escapes text for HTML.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `GET /p/<cid>` and `/p/<did>/<seq>`: a small HTML page of the entry, fetched from peers
+/// if this peer does not hold it.
+async fn permalink_page(State(state): State<AppState>, Path(link): Path<String>) -> Response {
+    let page = |status: StatusCode, title: &str, body: String| {
+        let html = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
+             <body><main>{body}</main></body></html>",
+            escape_html(title)
+        );
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'",
+                ),
+            ],
+            html,
+        )
+            .into_response()
+    };
+    let parsed = match parse_link(&link) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Not a permalink",
+                escape_html(error.message()),
+            );
+        }
+    };
+    match resolve_entry(&state, parsed).await {
+        Ok(Ok(entry)) => {
+            let text = entry.text.as_deref().unwrap_or("");
+            let body = format!(
+                "<article><p><b>{}</b> · {} · #{}{}</p><p style=\"white-space:pre-wrap\">{}</p>\
+                 <p><code>{}</code></p></article>",
+                escape_html(&entry.author),
+                escape_html(&entry.kind),
+                entry.seq,
+                if entry.edited { " · edited" } else { "" },
+                escape_html(text),
+                escape_html(&entry.permalink),
+            );
+            page(StatusCode::OK, &format!("kith {}", entry.id), body)
+        }
+        Ok(Err(error)) | Err(error) => {
+            let status = error.status();
+            page(
+                status,
+                "Not available",
+                format!("<p>{}</p>", escape_html(error.message())),
+            )
+        }
+    }
+}
+
+/// Query of the paged timelines (notifications, tags, public).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A page cursor: `<ts>.<cid>` of the last item of the previous page.
+fn parse_cursor(cursor: Option<&str>) -> Result<Option<(u64, ContentId)>, ApiError> {
+    let Some(text) = cursor else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            format!("`{text}` is not a cursor; use the `next` value of the previous page"),
+        )
+    };
+    let (ts, id) = text.split_once('.').ok_or_else(bad)?;
+    let ts = ts.parse::<u64>().map_err(|_| bad())?;
+    let id = ContentId::parse(id).map_err(|_| bad())?;
+    Ok(Some((ts, id)))
+}
+
+fn cursor_after(entries: &[kith_proto::Entry], limit: usize) -> Option<String> {
+    (entries.len() == limit)
+        .then(|| entries.last())
+        .flatten()
+        .map(|last| format!("{}.{}", last.ts(), last.id()))
+}
+
+async fn notifications(
+    State(state): State<AppState>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<Notifications>, ApiError> {
+    let Query(query) = query?;
+    let limit = parse_limit(query.limit.as_deref())?;
+    let before = parse_cursor(query.cursor.as_deref())?;
+    let owner = state.node.author();
+    let found = read_store(&state, move |store| {
+        let found = store.notifications(&owner, before, limit)?;
+        let entries: Vec<kith_proto::Entry> = found.iter().map(|(_, e)| e.clone()).collect();
+        let objects = decorate(store, &entries)?;
+        Ok((found, objects))
+    })
+    .await?;
+    let (found, objects) = found;
+    let entries: Vec<kith_proto::Entry> = found.iter().map(|(_, e)| e.clone()).collect();
+    Ok(Json(Notifications {
+        next: cursor_after(&entries, limit),
+        notifications: found
+            .iter()
+            .zip(objects)
+            .map(|((kind, _), entry)| NotificationObject {
+                kind: kind.as_str().to_owned(),
+                entry,
+            })
+            .collect(),
+    }))
+}
+
+fn parse_tag(text: &str) -> Result<String, ApiError> {
+    kith_proto::text::normalize_tag(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_tag",
+            format!(
+                "`{text}` is not a hashtag: letters, digits and _ only, at most 64 bytes                  (e.g. rust or #rust)"
+            ),
+        )
+    })
+}
+
+async fn followed_tags(State(state): State<AppState>) -> Result<Json<Tags>, ApiError> {
+    let tags = read_store(&state, |store| store.followed_tags()).await?;
+    Ok(Json(Tags { tags }))
+}
+
+async fn follow_tag(
+    State(state): State<AppState>,
+    body: Result<Json<NewTag>, JsonRejection>,
+) -> Result<(StatusCode, Json<Tags>), ApiError> {
+    let Json(NewTag { tag }) = body?;
+    let tag = parse_tag(&tag)?;
+    state.node.follow_tag(&tag).await?;
+    let Json(tags) = followed_tags(State(state)).await?;
+    Ok((StatusCode::CREATED, Json(tags)))
+}
+
+async fn unfollow_tag(
+    State(state): State<AppState>,
+    tag: Result<Path<String>, PathRejection>,
+) -> Result<Json<Tags>, ApiError> {
+    let Path(tag) = tag?;
+    let tag = parse_tag(&tag)?;
+    state.node.unfollow_tag(&tag).await?;
+    followed_tags(State(state)).await
+}
+
+async fn tag_timeline(
+    State(state): State<AppState>,
+    tag: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<TimelinePage>, ApiError> {
+    let Path(tag) = tag?;
+    let tag = parse_tag(&tag)?;
+    let Query(query) = query?;
+    let limit = parse_limit(query.limit.as_deref())?;
+    let before = parse_cursor(query.cursor.as_deref())?;
+    let (entries, next) = read_store(&state, move |store| {
+        let entries = store.tag_timeline(&tag, before, limit)?;
+        Ok((decorate(store, &entries)?, cursor_after(&entries, limit)))
+    })
+    .await?;
+    Ok(Json(TimelinePage { entries, next }))
+}
+
+async fn public_timeline(
+    State(state): State<AppState>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<TimelinePage>, ApiError> {
+    let Query(query) = query?;
+    let limit = parse_limit(query.limit.as_deref())?;
+    let before = parse_cursor(query.cursor.as_deref())?;
+    let page = read_store(&state, move |store| {
+        if !store.public_timeline_enabled()? {
+            return Ok(None);
+        }
+        let entries = store.public_timeline(before, limit)?;
+        Ok(Some((
+            decorate(store, &entries)?,
+            cursor_after(&entries, limit),
+        )))
+    })
+    .await?;
+    match page {
+        Some((entries, next)) => Ok(Json(TimelinePage { entries, next })),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "public_timeline_off",
+            "the public timeline is off on this peer; turn it on with              PUT /api/v1/public/settings {\"enabled\": true} (kith public --enable)",
+        )),
+    }
+}
+
+async fn public_settings(State(state): State<AppState>) -> Result<Json<PublicSettings>, ApiError> {
+    let enabled = read_store(&state, |store| store.public_timeline_enabled()).await?;
+    Ok(Json(PublicSettings { enabled }))
+}
+
+async fn set_public_settings(
+    State(state): State<AppState>,
+    body: Result<Json<PublicSettings>, JsonRejection>,
+) -> Result<Json<PublicSettings>, ApiError> {
+    let Json(PublicSettings { enabled }) = body?;
+    state.node.set_public_timeline(enabled).await?;
+    Ok(Json(PublicSettings { enabled }))
 }
 
 async fn blocks(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiError> {

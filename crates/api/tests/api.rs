@@ -1341,3 +1341,119 @@ async fn an_avatar_is_uploaded_set_and_served_and_a_follower_caches_it() {
     reader.stop().await;
     author.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_from_a_stranger_is_a_notification_and_tags_and_public_are_routes() {
+    let me = Server::start().await;
+    let addr = me.node.listen_addrs().await.unwrap().remove(0);
+    let stranger = Server::start_with(vec![addr]).await;
+    let mention = stranger.publish(&format!("hi @{} #kith", me.did())).await;
+    let started = std::time::Instant::now();
+    let found = loop {
+        let page = me
+            .expect(me.get("/api/v1/notifications"), StatusCode::OK)
+            .await;
+        let items = page["notifications"].as_array().unwrap().clone();
+        if !items.is_empty() {
+            break items;
+        }
+        assert!(started.elapsed() < DEADLINE, "the mention never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(found[0]["kind"], "mention");
+    assert_eq!(found[0]["entry"]["id"], mention["id"]);
+
+    let tags = me
+        .expect(
+            me.post("/api/v1/tags").json(&json!({ "tag": "#Kith" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(tags, json!({ "tags": ["kith"] }));
+    // The mention was kept, and it carries #kith.
+    let tagged = me.expect(me.get("/api/v1/tags/kith"), StatusCode::OK).await;
+    assert_eq!(tagged["entries"][0]["id"], mention["id"]);
+    me.expect_error(
+        me.get("/api/v1/tags/not-a-tag"),
+        StatusCode::BAD_REQUEST,
+        "invalid_tag",
+    )
+    .await;
+    me.expect_error(
+        me.get("/api/v1/public"),
+        StatusCode::CONFLICT,
+        "public_timeline_off",
+    )
+    .await;
+    let on = me
+        .expect(
+            me.http
+                .put(me.url("/api/v1/public/settings"))
+                .bearer_auth(TOKEN)
+                .json(&json!({ "enabled": true })),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(on, json!({ "enabled": true }));
+    me.expect(me.get("/api/v1/public"), StatusCode::OK).await;
+    me.expect_error(
+        me.get("/api/v1/notifications?cursor=bogus"),
+        StatusCode::BAD_REQUEST,
+        "invalid_cursor",
+    )
+    .await;
+    stranger.stop().await;
+    me.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permalink_resolves_on_a_peer_that_never_held_the_entry() {
+    let author = Server::start().await;
+    let addr = author.node.listen_addrs().await.unwrap().remove(0);
+    let stranger = Server::start_with(vec![addr]).await;
+    let post = author.publish("a <b>bold</b> claim & more").await;
+    let id = post["id"].as_str().unwrap().to_owned();
+    // The web page needs no token, fetches the entry, and escapes its text.
+    let page = stranger
+        .http
+        .get(stranger.url(&format!("/p/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("a &lt;b&gt;bold&lt;/b&gt; claim &amp; more"),
+        "{html}"
+    );
+    // The other form, through the API.
+    let by_seq = stranger
+        .expect(
+            stranger.get(&format!("/api/v1/resolve?link=kith:{}/1", author.did())),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(by_seq["id"], id.as_str());
+    let missing = stranger
+        .http
+        .get(stranger.url(&format!("/p/{}/9", author.did())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    stranger
+        .expect_error(
+            stranger.get("/api/v1/resolve?link=kith:zzz"),
+            StatusCode::BAD_REQUEST,
+            "invalid_link",
+        )
+        .await;
+    stranger.stop().await;
+    author.stop().await;
+}

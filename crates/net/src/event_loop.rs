@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::protocol::{
     FetchRequest, FetchResponse, KAD_PROTOCOL, MAX_FETCH_ANCESTORS, MAX_FETCH_ENTRIES,
-    MAX_FETCH_IDS, author_of_provider_key, feed_topic, provider_key,
+    MAX_FETCH_IDS, is_kith_provider_key,
 };
 use crate::{
     COMMAND_QUEUE, Command, DenyStats, EVENT_QUEUE, MAX_DENIED_PEERS, NetConfig, NetError,
@@ -266,29 +266,21 @@ impl EventLoop {
                     .collect();
                 let _ = reply.send(peers);
             }
-            Command::Subscribe(author, reply) => {
+            Command::Subscribe(topic, reply) => {
                 let result = self
                     .swarm
                     .behaviour_mut()
                     .gossipsub
-                    .subscribe(&feed_topic(&author))
+                    .subscribe(&topic)
                     .map(|_| ())
                     .map_err(|e| NetError::Config(format!("cannot subscribe: {e}")));
                 let _ = reply.send(result);
             }
-            Command::Unsubscribe(author) => {
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .unsubscribe(&feed_topic(&author));
+            Command::Unsubscribe(topic) => {
+                self.swarm.behaviour_mut().gossipsub.unsubscribe(&topic);
             }
-            Command::Publish(author, data, reply) => {
-                let result = match self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .publish(feed_topic(&author), data)
-                {
+            Command::Publish(topic, data, reply) => {
+                let result = match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
                     Ok(_) => Ok(true),
                     Err(PublishError::NoPeersSubscribedToTopic | PublishError::Duplicate) => {
                         Ok(false)
@@ -336,13 +328,8 @@ impl EventLoop {
                     },
                 );
             }
-            Command::Provide(author, reply) => {
-                match self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .start_providing(provider_key(&author))
-                {
+            Command::Provide(key, reply) => {
+                match self.swarm.behaviour_mut().kad.start_providing(key) {
                     Ok(id) => {
                         self.provide_queries.insert(id, reply);
                     }
@@ -351,12 +338,8 @@ impl EventLoop {
                     }
                 }
             }
-            Command::FindProviders(author, reply) => {
-                let id = self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .get_providers(provider_key(&author));
+            Command::FindProviders(key, reply) => {
+                let id = self.swarm.behaviour_mut().kad.get_providers(key);
                 self.provider_queries.insert(
                     id,
                     ProvidersQuery {
@@ -373,18 +356,18 @@ impl EventLoop {
                     .send_request(&peer, request);
                 self.fetches.insert(id, reply);
             }
-            Command::MeshPeers(author, reply) => {
+            Command::MeshPeers(topic, reply) => {
                 let peers = self
                     .swarm
                     .behaviour()
                     .gossipsub
-                    .mesh_peers(&feed_topic(&author).hash())
+                    .mesh_peers(&topic.hash())
                     .copied()
                     .collect();
                 let _ = reply.send(peers);
             }
-            Command::TopicPeers(author, reply) => {
-                let hash = feed_topic(&author).hash();
+            Command::TopicPeers(topic, reply) => {
+                let hash = topic.hash();
                 let peers = self
                     .swarm
                     .behaviour()
@@ -682,7 +665,7 @@ impl EventLoop {
                 InboundRequest::AddProvider {
                     record: Some(record),
                 } => {
-                    if author_of_provider_key(&record.key).is_some() {
+                    if is_kith_provider_key(&record.key) {
                         if let Err(e) = self
                             .swarm
                             .behaviour_mut()

@@ -27,15 +27,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use kith_proto::{AuthorId, FeedHead};
-use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::gossipsub::{IdentTopic, MessageAcceptance, MessageId};
 use libp2p::identity::Keypair;
-use libp2p::kad::Mode;
+use libp2p::kad::{Mode, RecordKey};
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
 pub use behaviour::{MAX_DHT_RECORDS, MAX_PROVIDED_FEEDS};
 pub use libp2p;
-pub use protocol::{FetchRequest, FetchResponse};
+pub use protocol::{FetchRequest, FetchResponse, Topic};
 
 /// Capacity of the command channel into the swarm task.
 pub const COMMAND_QUEUE: usize = 1024;
@@ -186,9 +186,9 @@ pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
-    Subscribe(AuthorId, oneshot::Sender<Result<(), NetError>>),
-    Unsubscribe(AuthorId),
-    Publish(AuthorId, Vec<u8>, oneshot::Sender<Result<bool, NetError>>),
+    Subscribe(IdentTopic, oneshot::Sender<Result<(), NetError>>),
+    Unsubscribe(IdentTopic),
+    Publish(IdentTopic, Vec<u8>, oneshot::Sender<Result<bool, NetError>>),
     Report(MessageId, PeerId, MessageAcceptance),
     PutHead(FeedHead, oneshot::Sender<Result<(), NetError>>),
     /// The bool: answer at the first remote answer (the query goes on for read repair).
@@ -197,19 +197,19 @@ pub(crate) enum Command {
         bool,
         oneshot::Sender<Result<Option<FeedHead>, NetError>>,
     ),
-    Provide(AuthorId, oneshot::Sender<Result<(), NetError>>),
-    FindProviders(AuthorId, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
+    Provide(RecordKey, oneshot::Sender<Result<(), NetError>>),
+    FindProviders(RecordKey, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
     Fetch(
         PeerId,
         FetchRequest,
         oneshot::Sender<Result<FetchResponse, NetError>>,
     ),
-    MeshPeers(AuthorId, oneshot::Sender<Vec<PeerId>>),
+    MeshPeers(IdentTopic, oneshot::Sender<Vec<PeerId>>),
     DenyPeers(Vec<PeerId>, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
     AllowPeers(Vec<PeerId>, oneshot::Sender<Vec<PeerId>>),
     AllowAll(oneshot::Sender<Vec<PeerId>>),
     DeniedPeers(oneshot::Sender<Vec<PeerId>>),
-    TopicPeers(AuthorId, oneshot::Sender<Vec<PeerId>>),
+    TopicPeers(IdentTopic, oneshot::Sender<Vec<PeerId>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -266,21 +266,44 @@ impl NetHandle {
 
     /// Subscribes to `author`'s feed topic.
     pub async fn subscribe(&self, author: AuthorId) -> Result<(), NetError> {
-        self.ask(|r| Command::Subscribe(author, r)).await?
+        self.subscribe_to(&Topic::Feed(author)).await
     }
 
     /// Leaves `author`'s feed topic.
     pub async fn unsubscribe(&self, author: AuthorId) -> Result<(), NetError> {
+        self.unsubscribe_from(&Topic::Feed(author)).await
+    }
+
+    /// Publishes an entry envelope on `author`'s feed topic. `Ok(false)` when no subscribed
+    /// peer is connected yet (normal; followers catch up by fetch) or it was already sent.
+    pub async fn publish(&self, author: AuthorId, envelope: Vec<u8>) -> Result<bool, NetError> {
+        self.publish_on(&Topic::Feed(author), envelope).await
+    }
+
+    /// Subscribes to a topic (a feed, an inbox, a tag, the public stream).
+    pub async fn subscribe_to(&self, topic: &Topic) -> Result<(), NetError> {
+        let topic = topic.ident();
+        self.ask(|r| Command::Subscribe(topic, r)).await?
+    }
+
+    /// Leaves a topic.
+    pub async fn unsubscribe_from(&self, topic: &Topic) -> Result<(), NetError> {
         self.commands
-            .send(Command::Unsubscribe(author))
+            .send(Command::Unsubscribe(topic.ident()))
             .await
             .map_err(|_| NetError::Stopped)
     }
 
-    /// Publishes an entry envelope on its author's topic. `Ok(false)` when no subscribed
-    /// peer is connected yet (normal; followers catch up by fetch) or it was already sent.
-    pub async fn publish(&self, author: AuthorId, envelope: Vec<u8>) -> Result<bool, NetError> {
-        self.ask(|r| Command::Publish(author, envelope, r)).await?
+    /// Publishes an entry envelope on a topic; `Ok(false)` as for [`publish`](Self::publish).
+    pub async fn publish_on(&self, topic: &Topic, envelope: Vec<u8>) -> Result<bool, NetError> {
+        let topic = topic.ident();
+        self.ask(|r| Command::Publish(topic, envelope, r)).await?
+    }
+
+    /// Connected peers known to be subscribed to a topic.
+    pub async fn peers_on(&self, topic: &Topic) -> Result<Vec<PeerId>, NetError> {
+        let topic = topic.ident();
+        self.ask(|r| Command::TopicPeers(topic, r)).await
     }
 
     /// Reports the application's verdict on a gossip message: `Accept` forwards it,
@@ -320,13 +343,27 @@ impl NetHandle {
 
     /// Announces this peer as a holder of `author`'s feed.
     pub async fn provide(&self, author: AuthorId) -> Result<(), NetError> {
-        self.ask(|r| Command::Provide(author, r)).await?
+        let key = protocol::provider_key(&author);
+        self.ask(|r| Command::Provide(key, r)).await?
+    }
+
+    /// Announces this peer as a follower of a (normalized) hashtag.
+    pub async fn provide_tag(&self, tag: &str) -> Result<(), NetError> {
+        let key = protocol::tag_provider_key(tag);
+        self.ask(|r| Command::Provide(key, r)).await?
+    }
+
+    /// Peers that follow a (normalized) hashtag (ourselves excluded), dialled as found.
+    pub async fn find_tag_followers(&self, tag: &str) -> Result<Vec<PeerId>, NetError> {
+        let key = protocol::tag_provider_key(tag);
+        self.ask(|r| Command::FindProviders(key, r)).await?
     }
 
     /// Peers that hold `author`'s feed (ourselves excluded). They are dialled as they are
     /// found, so a fetch or a gossip mesh can follow.
     pub async fn find_providers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
-        self.ask(|r| Command::FindProviders(author, r)).await?
+        let key = protocol::provider_key(&author);
+        self.ask(|r| Command::FindProviders(key, r)).await?
     }
 
     /// Sends a fetch request and waits for the answer (unverified: check every entry).
@@ -340,12 +377,13 @@ impl NetHandle {
 
     /// Peers in our gossip mesh for `author`'s topic.
     pub async fn mesh_peers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
-        self.ask(|r| Command::MeshPeers(author, r)).await
+        let topic = Topic::Feed(author).ident();
+        self.ask(|r| Command::MeshPeers(topic, r)).await
     }
 
     /// Connected peers known to be subscribed to `author`'s topic.
     pub async fn topic_peers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
-        self.ask(|r| Command::TopicPeers(author, r)).await
+        self.peers_on(&Topic::Feed(author)).await
     }
 
     /// Puts peers on the deny list: their connections are closed at once, and every new

@@ -62,11 +62,72 @@ pub fn gossip_message_id(data: &[u8], topic: &str) -> libp2p::gossipsub::Message
     libp2p::gossipsub::MessageId::from(id)
 }
 
+/// A gossip topic.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// An author's feed: their entries, and others' entries that concern them (replies,
+    /// reactions, reposts).
+    Feed(AuthorId),
+    /// An author's inbox: entries that mention them, sent by authors they may not follow.
+    /// Only the author's own node subscribes.
+    Inbox(AuthorId),
+    /// A hashtag (normalized: lower case, without `#`): posts that use it.
+    Tag(String),
+    /// The public stream: top-level public posts, for peers that opt in.
+    Public,
+}
+
+impl Topic {
+    /// The gossipsub topic.
+    pub fn ident(&self) -> IdentTopic {
+        match self {
+            Topic::Feed(author) => feed_topic(author),
+            Topic::Inbox(author) => hashed_topic("i1/", b"kith/inbox/1", author.as_bytes()),
+            Topic::Tag(tag) => hashed_topic("t1/", b"kith/tag/1", tag.as_bytes()),
+            Topic::Public => IdentTopic::new(PUBLIC_TOPIC),
+        }
+    }
+}
+
+/// The public stream's topic name.
+pub const PUBLIC_TOPIC: &str = "p1/all";
+
+/// `prefix` + the first 15 bytes of sha2-256(`domain` ‖ `name`), base32 (24 characters).
+fn hashed_topic(prefix: &str, domain: &[u8], name: &[u8]) -> IdentTopic {
+    let mut input = domain.to_vec();
+    input.extend_from_slice(name);
+    let digest = sha256(&input);
+    IdentTopic::new(format!(
+        "{prefix}{}",
+        kith_proto::cid::base32_encode(&digest[..15])
+    ))
+}
+
 /// The DHT provider key of `author`'s feed.
 pub fn provider_key(author: &AuthorId) -> RecordKey {
     let mut key = PROVIDER_KEY_PREFIX.to_vec();
     key.extend_from_slice(author.as_bytes());
     RecordKey::new(&key)
+}
+
+/// Prefix of tag provider keys: a peer that follows a hashtag provides this key + the
+/// sha2-256 digest of the normalized tag, so posters find tag followers.
+pub const TAG_PROVIDER_KEY_PREFIX: &[u8] = b"/kith/tag/1/";
+
+/// The DHT provider key of a (normalized) hashtag's followers.
+pub fn tag_provider_key(tag: &str) -> RecordKey {
+    let mut key = TAG_PROVIDER_KEY_PREFIX.to_vec();
+    key.extend_from_slice(&sha256(tag.as_bytes()));
+    RecordKey::new(&key)
+}
+
+/// Whether a provider record's key is one of kith's (a feed's or a tag's).
+pub fn is_kith_provider_key(key: &RecordKey) -> bool {
+    author_of_provider_key(key).is_some()
+        || key
+            .as_ref()
+            .strip_prefix(TAG_PROVIDER_KEY_PREFIX)
+            .is_some_and(|rest| rest.len() == 32)
 }
 
 /// The author whose feed a provider key names, if it is one.

@@ -274,6 +274,7 @@ fn node_config(bootstrap: Vec<String>) -> NodeConfig {
         profile: Profile::Test,
         // No periodic catch-up during the measurement: only the one `follow` starts.
         sync_interval: Some(Duration::from_secs(3600)),
+        ..NodeConfig::default()
     }
 }
 

@@ -56,6 +56,25 @@ pub enum NodeError {
     /// The operation is not allowed on this entry (it is someone else's).
     #[error("{0}")]
     Forbidden(String),
+    /// A feed URL given to bridge is not an `http` or `https` URL; nothing was changed.
+    #[error("{0}")]
+    InvalidUrl(String),
+    /// The feed to bridge could not be fetched or is not an RSS or Atom feed; nothing was
+    /// changed.
+    #[error("{0}")]
+    FeedUnavailable(String),
+    /// This node has no bridge directory (`NodeConfig::bridge_dir`), so it runs no bridges.
+    #[error(
+        "bridge feeds are disabled on this node: it has no directory for bridge keys \
+         (NodeConfig::bridge_dir)"
+    )]
+    BridgesDisabled,
+    /// The node already runs the most bridges it may.
+    #[error("this node already bridges {limit} feeds, the most it may; none was added")]
+    TooManyBridges {
+        /// The limit (`kith_node::MAX_BRIDGES`).
+        limit: usize,
+    },
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Stopped,

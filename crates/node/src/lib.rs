@@ -11,23 +11,33 @@
 //! * **Deny list**: [`Node::deny_peers`] cuts peers off (both ways, in memory only);
 //!   [`Node::allow_peers`] lets them back and reconnects at once.
 //! * **Head lookup**: [`Node::lookup_head`] asks the DHT for an author's head now.
+//! * **Bridges** (`bridge`): [`Node::follow_feed`] republishes an RSS or Atom feed as a
+//!   new author hosted here, polled politely.
 //! * **Social** (`social`): replies, reactions, reposts, edits and deletes reach the
 //!   followers of the authors they concern; threads are served and fetched by root; block
 //!   and mute.
 //!
 //! [`Node`] is a cheap, cloneable handle; API servers and tests share it.
 
+mod bridge;
 mod error;
 mod node;
 mod profile;
+mod reach;
 mod resync;
 mod social;
 mod sync;
 
+pub use bridge::{
+    BridgeInfo, FIRST_POLL_ITEMS, MAX_BRIDGES, MAX_ITEMS_PER_POLL, MAX_REMEMBERED_ITEMS,
+};
 pub use error::NodeError;
+pub use kith_feeds::PollConfig;
 pub use kith_net::MAX_DENIED_PEERS;
 pub use node::{
     EVENT_BROADCAST_CAPACITY, HEAD_ANNOUNCE_DELAY, HeadLookup, MAX_APPENDS_IN_FLIGHT,
-    MAX_CATCH_UPS, MAX_HEAD_LOOKUPS, Node, NodeConfig, NodeEvent, NodeStatus, PeerInfo, Profile,
+    MAX_CATCH_UPS, MAX_FOLLOWS, MAX_HEAD_LOOKUPS, Node, NodeConfig, NodeEvent, NodeStatus,
+    PeerInfo, Profile,
 };
 pub use profile::{MAX_BLOB_FETCHES, ProfileUpdate};
+pub use reach::{MAX_FOLLOWED_TAGS, MAX_RATE_AUTHORS, RATE_BURST, RATE_REFILL};

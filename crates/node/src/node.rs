@@ -37,6 +37,10 @@ const SELF_SYNC_WAIT: Duration = Duration::from_secs(10);
 /// turn (each is one DHT query).
 pub const MAX_HEAD_LOOKUPS: usize = 64;
 
+/// Most authors one identity follows: the gossip topic limit, less the topics every node
+/// keeps for itself (its own feed, its inbox, the public stream, followed hashtags).
+pub const MAX_FOLLOWS: usize = kith_net::protocol::MAX_TOPICS - 3 - crate::reach::MAX_FOLLOWED_TAGS;
+
 /// How a node is run; sets network defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
@@ -62,6 +66,12 @@ pub struct NodeConfig {
     /// How often every followed feed is checked for entries gossip did not bring; `None`
     /// takes the profile's default (5 minutes; 15 seconds in the test profile).
     pub sync_interval: Option<Duration>,
+    /// Where bridge feeds keep their keys and state (`crate::bridge`); `None` disables
+    /// bridges ([`Node::follow_feed`] fails with [`NodeError::BridgesDisabled`]).
+    pub bridge_dir: Option<std::path::PathBuf>,
+    /// How bridges poll their feeds; `None` takes the profile's default (every 30 minutes,
+    /// at most once a minute; every second in the test profile).
+    pub bridge_poll: Option<kith_feeds::PollConfig>,
 }
 
 /// Something API clients want to hear about.
@@ -73,6 +83,13 @@ pub enum NodeEvent {
         entry: Entry,
         /// Posted through this node.
         local: bool,
+    },
+    /// A received entry is a notification for the hosted identity.
+    Notification {
+        /// `reply`, `mention`, `reaction`, `repost` or `follow`.
+        kind: &'static str,
+        /// The entry.
+        entry: Entry,
     },
 }
 
@@ -164,10 +181,20 @@ pub(crate) struct Inner {
     pub(crate) thread_refreshes: std::sync::Mutex<crate::social::Refreshes>,
     /// Avatar fetches in flight.
     pub(crate) blob_fetches: crate::profile::BlobFetches,
+    /// Our inbox topic's hash string.
+    pub(crate) inbox_topic: String,
+    /// Followed hashtags by their topic's hash string.
+    pub(crate) tag_topics: std::sync::RwLock<std::collections::HashMap<String, String>>,
+    /// Whether the public timeline is on.
+    pub(crate) public_on: AtomicBool,
+    /// Per-author bound on entries from inbox, tag and public topics.
+    pub(crate) rate_limiter: std::sync::Mutex<crate::reach::RateLimiter>,
     /// Set once the start-up catch-up of our own feed is over: posting waits for it, so a
     /// node started on an old copy of its store never reuses a seq it already published.
     self_synced: watch::Sender<bool>,
     pub(crate) stop: watch::Sender<bool>,
+    /// The bridge feeds run here.
+    pub(crate) bridges: crate::bridge::Bridges,
 }
 
 /// A running node. Cloning is cheap; every clone drives the same node.
@@ -256,6 +283,8 @@ impl Node {
                 .map_err(|_| NodeError::Stopped)??;
         }
         let store_blocked: HashSet<AuthorId> = store.blocked()?.into_iter().collect();
+        let store_public = store.public_timeline_enabled()?;
+        let followed_tags = store.followed_tags()?;
         let (events, _) = broadcast::channel(EVENT_BROADCAST_CAPACITY);
         let (stop, _) = watch::channel(false);
         let node = Node {
@@ -282,9 +311,20 @@ impl Node {
                 blocked: std::sync::RwLock::new(store_blocked),
                 thread_refreshes: std::sync::Mutex::new(Default::default()),
                 blob_fetches: Default::default(),
+                inbox_topic: kith_net::Topic::Inbox(author_id).ident().hash().to_string(),
+                tag_topics: Default::default(),
+                public_on: AtomicBool::new(store_public),
+                rate_limiter: Default::default(),
                 last_heard: std::sync::Mutex::new(std::collections::HashMap::new()),
                 self_synced: watch::channel(false).0,
                 stop,
+                bridges: crate::bridge::Bridges::new(
+                    config.bridge_dir.clone(),
+                    config
+                        .bridge_poll
+                        .clone()
+                        .unwrap_or_else(|| crate::bridge::default_poll_config(config.profile)),
+                ),
             }),
         };
         info!("node {} for {}", node.peer_id(), author_id);
@@ -308,6 +348,24 @@ impl Node {
         if let Err(e) = node.inner.net.subscribe(author_id).await {
             warn!("cannot subscribe to our own topic: {e}");
         }
+        // Mentions of us by anyone, and the hashtags and public stream we follow.
+        if let Err(e) = node
+            .inner
+            .net
+            .subscribe_to(&kith_net::Topic::Inbox(author_id))
+            .await
+        {
+            warn!("cannot subscribe to our inbox: {e}");
+        }
+        for tag in followed_tags {
+            if let Err(e) = node.listen_to_tag(&tag).await {
+                warn!("cannot follow #{tag}: {e}");
+            }
+        }
+        if store_public && let Err(e) = node.inner.net.subscribe_to(&kith_net::Topic::Public).await
+        {
+            warn!("cannot join the public stream: {e}");
+        }
         for subject in node.inner.store.following(&author_id)? {
             if let Err(e) = node.inner.net.subscribe(subject).await {
                 warn!("cannot subscribe to {subject}: {e}");
@@ -319,6 +377,7 @@ impl Node {
             _ => Duration::from_secs(300),
         });
         crate::resync::spawn(&node, interval);
+        crate::bridge::resume(&node);
         Ok(node)
     }
 
@@ -524,7 +583,7 @@ impl Node {
             return Err(NodeError::Invalid("you cannot follow yourself".into()));
         }
         let following = self.inner.store.following(&self.inner.author)?;
-        if !following.contains(&subject) && following.len() >= kith_net::protocol::MAX_TOPICS {
+        if !following.contains(&subject) && following.len() >= MAX_FOLLOWS {
             return Err(NodeError::Invalid(format!(
                 "you follow {} authors, the most one peer can receive live; unfollow someone first",
                 following.len()
@@ -626,6 +685,8 @@ impl Node {
             Ok(false) => debug!("no follower connected for {}", entry.id()),
             Err(e) => warn!("gossip of {} failed: {e}", entry.id()),
         }
+        // Mentioned authors, hashtag followers and the public stream.
+        crate::reach::spread(self, &entry);
         self.announce_head(entry.seq(), entry.id());
         Ok(entry)
     }
@@ -730,12 +791,26 @@ impl Node {
             Ok(entry) if feed_topic(&entry.author()).hash().as_str() == topic => {
                 Ok(Some((entry, false)))
             }
-            // A reply (reaction, …) sent to the followers of the author it concerns.
-            Ok(entry) if crate::social::relates_to_topic(&inner.store, &entry, &topic) => {
-                Ok(Some((entry, true)))
-            }
-            // Nothing here tells whether it belongs: not forwarded, not held against anyone.
-            Ok(_) => Ok(None),
+            Ok(entry) => match self.topic_role(&topic) {
+                // A reply (reaction, …) sent to the followers of the author it concerns.
+                crate::reach::TopicRole::Other => {
+                    if crate::social::relates_to_topic(&inner.store, &entry, &topic) {
+                        Ok(Some((entry, true)))
+                    } else {
+                        // Nothing here tells whether it belongs: not forwarded, not held
+                        // against anyone.
+                        Ok(None)
+                    }
+                }
+                // A mention of us, a followed hashtag, the public stream.
+                role => {
+                    if self.wanted_from(&role, &entry) {
+                        Ok(Some((entry, true)))
+                    } else {
+                        Ok(None)
+                    }
+                }
+            },
             Err(e) => Err(e.to_string()),
         };
         let (entry, cross_posted) = match verdict {

@@ -145,18 +145,37 @@ pub(crate) async fn fetch_threads(
         let wanted: Vec<ContentId> = chunk.to_vec();
         let verified = tokio::task::spawn_blocking(move || {
             let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
-            let mut verified = Vec::new();
             let mut rejected = 0u64;
-            for result in validate_batch(&envelopes, now_ms()) {
-                match result {
-                    // Only replies in the threads asked for, and deletes (which change only
-                    // their own author's entries).
-                    Ok(entry) => match entry.body() {
-                        Body::Reply { root, .. } if wanted.contains(root) => verified.push(entry),
-                        Body::Delete { .. } => verified.push(entry),
-                        _ => rejected += 1,
-                    },
-                    Err(_) => rejected += 1,
+            let valid: Vec<VerifiedEntry> = validate_batch(&envelopes, now_ms())
+                .into_iter()
+                .filter_map(|result| result.map_err(|_| rejected += 1).ok())
+                .collect();
+            // The thread: its roots and the replies in it.
+            let mut members: std::collections::HashSet<ContentId> =
+                wanted.iter().copied().collect();
+            for entry in &valid {
+                if let Body::Reply { root, .. } = entry.body()
+                    && wanted.contains(root)
+                {
+                    members.insert(entry.id());
+                }
+            }
+            let mut verified = Vec::new();
+            for entry in valid {
+                let belongs = match entry.body() {
+                    Body::Reply { root, .. } => wanted.contains(root),
+                    // What changes or counts on a member: its edits, reactions, reposts.
+                    Body::Edit { target, .. }
+                    | Body::React { target, .. }
+                    | Body::Repost { target, .. } => members.contains(target),
+                    // Deletes change only their own author's entries.
+                    Body::Delete { .. } => true,
+                    _ => false,
+                };
+                if belongs {
+                    verified.push(entry);
+                } else {
+                    rejected += 1;
                 }
             }
             (verified, rejected)
@@ -327,6 +346,60 @@ impl Node {
             if !matches!(state, EntryState::Unknown) {
                 return Ok(state);
             }
+        }
+        Ok(EntryState::Unknown)
+    }
+
+    /// Resolves a permalink: `kith:<cid>` as [`resolve`](Self::resolve) does;
+    /// `kith:<did>/<seq>` from the store, else from the holders of the author's feed (the
+    /// entry is verified to be that author's at that seq, and kept).
+    pub async fn resolve_link(
+        &self,
+        link: kith_proto::permalink::Permalink,
+    ) -> Result<EntryState, NodeError> {
+        use kith_proto::permalink::Permalink;
+        let (author, seq) = match link {
+            Permalink::Id(id) => return self.resolve(id, None).await,
+            Permalink::Seq(author, seq) => (author, seq),
+        };
+        if let Some(entry) = self.inner.store.entry_at(&author, seq)? {
+            return Ok(EntryState::Held(Box::new(entry)));
+        }
+        let net = &self.inner.net;
+        let mut peers = net.topic_peers(author).await.unwrap_or_default();
+        if peers.is_empty() {
+            peers = net.find_providers(author).await.unwrap_or_default();
+        }
+        for peer in peers.into_iter().take(MAX_RESOLVE_PEERS) {
+            self.inner
+                .fetch_requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let asked = net.fetch(peer, FetchRequest::range(&author, seq, 1));
+            let Ok(Ok(response)) = tokio::time::timeout(RESOLVE_WAIT, asked).await else {
+                continue;
+            };
+            let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
+            let Some(Ok(entry)) = validate_batch(&envelopes, now_ms()).into_iter().next() else {
+                continue;
+            };
+            if entry.author() != author {
+                continue;
+            }
+            // The entry itself, or its tombstone standing in for it.
+            let deleted = match entry.body() {
+                Body::Delete {
+                    target, target_seq, ..
+                } if *target_seq == seq => Some(*target),
+                _ if entry.seq() == seq => None,
+                _ => continue,
+            };
+            store_detached(self, vec![entry.clone()], Some(peer)).await;
+            return Ok(match deleted {
+                Some(_) => EntryState::Deleted {
+                    tombstone: entry.id(),
+                },
+                None => self.inner.store.entry_state(&entry.id())?,
+            });
         }
         Ok(EntryState::Unknown)
     }

@@ -99,6 +99,7 @@ fn finish_results(
                     heard.insert(author, std::time::Instant::now());
                 }
                 crate::profile::on_stored(node, &entry, source);
+                notify(node, &entry);
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),
                     local: false,
@@ -115,6 +116,7 @@ fn finish_results(
             Ok(AppendOutcome::Detached) => {
                 appended += 1;
                 crate::profile::on_stored(node, &entry, source);
+                notify(node, &entry);
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),
                     local: false,
@@ -130,11 +132,22 @@ fn finish_results(
     appended
 }
 
+/// Tells API clients when a stored entry is a notification for the hosted identity.
+fn notify(node: &Node, entry: &kith_proto::Entry) {
+    if let Some(kind) = crate::reach::notification_for(node, entry) {
+        let _ = node.inner.events.send(NodeEvent::Notification {
+            kind,
+            entry: entry.clone(),
+        });
+    }
+}
+
 fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize, source: Option<PeerId>) {
     match node.inner.store.feed(&author, from_seq, count) {
         Ok(entries) => {
             for entry in entries {
                 crate::profile::on_stored(node, &entry, source);
+                notify(node, &entry);
                 let _ = node.inner.events.send(NodeEvent::Entry {
                     entry,
                     local: false,
@@ -607,8 +620,19 @@ pub(crate) fn serve_fetch(
                 let Ok(root) = ContentId::from_bytes(root) else {
                     continue;
                 };
-                // The root itself is not sent: the requester holds it (it asked by it).
-                for entry in store.thread(&root, left + 1)?.iter().skip(1) {
+                // The replies (the root itself is not sent: the requester holds it), then
+                // the edits, reactions and reposts of every member, root included.
+                let thread = store.thread(&root, left + 1)?;
+                let mut sent: Vec<kith_proto::Entry> = Vec::new();
+                for entry in &thread {
+                    if entry.id() != root {
+                        sent.push(entry.clone());
+                    }
+                    sent.extend(store.edits(&entry.id())?);
+                    sent.extend(store.reaction_entries(&entry.id())?);
+                    sent.extend(store.reposts(&entry.id(), 64)?);
+                }
+                for entry in &sent {
                     if left == 0 || !push(&mut response, entry.bytes()) {
                         response.more = true;
                         break 'roots;
@@ -641,7 +665,8 @@ pub(crate) fn serve_fetch(
                 }
                 let ancestors = u64::from(ancestors.min(MAX_FETCH_ENTRIES));
                 let first = seq.saturating_sub(ancestors).max(1);
-                let older = store.feed(&author, first, (seq - first) as usize)?;
+                // As a range is served: deleted ancestors as their tombstones.
+                let older = store.feed_for_peers(&author, first, (seq - first) as usize)?;
                 for entry in older.iter().rev() {
                     if !push(&mut response, entry.bytes()) {
                         break 'ids;

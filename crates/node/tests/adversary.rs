@@ -33,6 +33,7 @@ async fn node_with(seed: u8, bootstrap: Vec<String>, profile: Profile) -> (Node,
         bootstrap,
         profile,
         sync_interval: Some(Duration::from_secs(3600)),
+        ..NodeConfig::default()
     };
     let node = Node::start(
         config,

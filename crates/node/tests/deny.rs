@@ -67,6 +67,7 @@ async fn start(seed: u8, bootstrap: Vec<String>) -> Peer {
         profile: Profile::Test,
         // Far away: whatever arrives came by gossip (or a gap fetch it triggered).
         sync_interval: Some(Duration::from_secs(3600)),
+        ..NodeConfig::default()
     };
     let node = Node::start(
         config,

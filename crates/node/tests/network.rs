@@ -540,3 +540,112 @@ async fn a_profile_and_its_avatar_reach_a_follower_with_the_entry() {
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_hashtags_and_the_public_stream_reach_strangers() {
+    let a = start(71, vec![]).await;
+    let boot = a.addr().await;
+    let b = start(72, vec![boot.clone()]).await;
+    let c = start(73, vec![boot]).await;
+    let mut a_events = a.node.subscribe();
+    c.node.follow_tag("#Kith").await.unwrap();
+    c.node.set_public_timeline(true).await.unwrap();
+
+    // B mentions A; nobody follows anybody.
+    let mention = b
+        .node
+        .post(&format!("hello @{}, see #kith", a.author().to_did()))
+        .await
+        .unwrap();
+    wait_for("the mention in A's notifications", DEADLINE, || async {
+        a.store
+            .notifications(&a.author(), None, 10)
+            .unwrap()
+            .iter()
+            .any(|(kind, e)| kind.as_str() == "mention" && e.id() == mention.id())
+    })
+    .await;
+    // …and as a live event.
+    let live = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Ok(kith_node::NodeEvent::Notification { kind, entry }) = a_events.recv().await
+                && entry.id() == mention.id()
+            {
+                return kind;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(live, "mention");
+
+    // C follows #kith: B's post reaches C's tag timeline.
+    wait_for("B's post in C's #kith timeline", DEADLINE, || async {
+        c.store
+            .tag_timeline("kith", None, 10)
+            .unwrap()
+            .iter()
+            .any(|e| e.id() == mention.id())
+    })
+    .await;
+    // C's public timeline has it too, and A's next post.
+    let plain = a.node.post("a plain post").await.unwrap();
+    wait_for("both posts in C's public timeline", DEADLINE, || async {
+        let public: Vec<_> = c
+            .store
+            .public_timeline(None, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.id())
+            .collect();
+        public.contains(&mention.id()) && public.contains(&plain.id())
+    })
+    .await;
+    // B, who follows no tag and left the public stream off, keeps none of A's posts.
+    assert!(b.store.entry(&plain.id()).unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_post_and_reply_carry_no_trace_of_the_poster() {
+    let a = start(81, vec![]).await;
+    let b = start(82, vec![a.addr().await]).await;
+    a.node.set_public_timeline(true).await.unwrap();
+    let post = a.node.post("ask me anything").await.unwrap();
+    b.node.resolve(post.id(), Some(a.author())).await.unwrap();
+
+    let anon = b.node.post_anonymous("a question", None).await.unwrap();
+    let anon_reply = b
+        .node
+        .post_anonymous("an answer", Some(post.id()))
+        .await
+        .unwrap();
+    for entry in [&anon, &anon_reply] {
+        assert_ne!(entry.author(), b.author());
+        assert_eq!(entry.seq(), 1);
+        assert_eq!(entry.prev(), None);
+    }
+    // Two posts, two unrelated one-time authors.
+    assert_ne!(anon.author(), anon_reply.author());
+    wait_for("the anonymous post and reply on A", DEADLINE, || async {
+        let public: Vec<_> = a
+            .store
+            .public_timeline(None, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.id())
+            .collect();
+        public.contains(&anon.id()) && thread_ids(&a, &post.id()).contains(&anon_reply.id())
+    })
+    .await;
+    // Nothing in B's own feed, nothing announced for the one-time authors.
+    assert!(b.store.head(&b.author()).unwrap().is_none());
+    assert!(b.store.head(&anon.author()).unwrap().is_none());
+    assert!(
+        b.node
+            .lookup_head(anon.author())
+            .await
+            .unwrap()
+            .head
+            .is_none()
+    );
+}

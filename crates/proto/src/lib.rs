@@ -13,6 +13,8 @@
 //! | [`chain`] | how an entry relates to a feed's head; fork proofs |
 //! | [`head`] | signed feed-head records and their DHT key |
 //! | [`limits`] | every size and time limit of the protocol |
+//! | [`permalink`] | `kith:<cid>` and `kith:<did>/<seq>` |
+//! | [`text`] | mentions and hashtags read from a post's text |
 //!
 //! The normative description of the formats is `docs/PROTOCOL.md`; `docs/test-vectors/`
 //! holds vectors that this crate is tested against.
@@ -26,6 +28,8 @@ pub mod entry;
 pub mod head;
 pub mod identity;
 pub mod limits;
+pub mod permalink;
+pub mod text;
 
 pub use body::{Body, BodyError, Kind};
 pub use chain::{Extends, FeedPosition, ForkProof, ForkProofError, extends};

@@ -174,6 +174,67 @@ pub enum IngestError {
 /// The result of appending one entry.
 pub type AppendResult = Result<AppendOutcome, AppendError>;
 
+/// Most rows of the public timeline index; older ones are dropped.
+pub const MAX_PUBLIC_ROWS: u64 = 100_000;
+
+/// Why an entry is in a local identity's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationKind {
+    /// A reply to one of their entries.
+    Reply,
+    /// A post or reply that mentions them.
+    Mention,
+    /// A reaction to one of their entries.
+    Reaction,
+    /// A repost or quote of one of their entries.
+    Repost,
+    /// Someone follows them.
+    Follow,
+}
+
+impl NotificationKind {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            NotificationKind::Reply => 1,
+            NotificationKind::Mention => 2,
+            NotificationKind::Reaction => 3,
+            NotificationKind::Repost => 4,
+            NotificationKind::Follow => 5,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => NotificationKind::Reply,
+            2 => NotificationKind::Mention,
+            3 => NotificationKind::Reaction,
+            4 => NotificationKind::Repost,
+            5 => NotificationKind::Follow,
+            _ => return None,
+        })
+    }
+
+    /// The name used in the API (`reply`, `mention`, `reaction`, `repost`, `follow`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Reply => "reply",
+            NotificationKind::Mention => "mention",
+            NotificationKind::Reaction => "reaction",
+            NotificationKind::Repost => "repost",
+            NotificationKind::Follow => "follow",
+        }
+    }
+}
+
+/// A setting of this peer kept in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Setting {
+    /// Follow (`true`) or stop following a normalized hashtag.
+    Tag(String, bool),
+    /// Keep the public timeline.
+    Public(bool),
+}
+
 /// A per-author setting of this peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AuthorFlag {
@@ -195,6 +256,10 @@ pub(crate) enum Request {
         pieces: Vec<(kith_proto::ContentId, Vec<u8>)>,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    Set {
+        setting: Setting,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     SetFlag {
         flag: AuthorFlag,
         author: AuthorId,
@@ -212,14 +277,17 @@ impl Request {
     fn durable(&self) -> bool {
         match self {
             Request::Append { durable, .. } => *durable,
-            Request::AddLocal { .. } | Request::SetFlag { .. } | Request::PutBlob { .. } => true,
+            Request::AddLocal { .. }
+            | Request::SetFlag { .. }
+            | Request::PutBlob { .. }
+            | Request::Set { .. } => true,
         }
     }
 
     fn weight(&self) -> usize {
         match self {
             Request::Append { entries, .. } => entries.len(),
-            Request::AddLocal { .. } | Request::SetFlag { .. } => 1,
+            Request::AddLocal { .. } | Request::SetFlag { .. } | Request::Set { .. } => 1,
             Request::PutBlob { pieces, .. } => pieces.len(),
         }
     }
@@ -373,6 +441,25 @@ impl Store {
         self.inner
             .requests
             .send(Request::PutBlob { pieces, reply })
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Follows (`on`) or stops following a normalized hashtag (see `kith_proto::text`).
+    pub fn set_tag_followed(&self, tag: &str, on: bool) -> Result<(), StoreError> {
+        self.set(Setting::Tag(tag.to_owned(), on))
+    }
+
+    /// Turns the public timeline on or off (a setting of this peer).
+    pub fn set_public_timeline(&self, on: bool) -> Result<(), StoreError> {
+        self.set(Setting::Public(on))
+    }
+
+    fn set(&self, setting: Setting) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .requests
+            .send(Request::Set { setting, reply })
             .map_err(|_| StoreError::WriterStopped)?;
         answer.recv().map_err(|_| StoreError::WriterStopped)?
     }

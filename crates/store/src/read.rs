@@ -161,23 +161,37 @@ impl Store {
         if let Some(entry) = Lookup::open(&txn)?.get(id.digest())? {
             return Ok(EntryState::Held(Box::new(entry)));
         }
-        let tombstones = txn.open_table(TOMBSTONES)?;
-        Ok(match tombstones.get(id.digest().as_slice())? {
-            Some(t) => EntryState::Deleted {
-                tombstone: ContentId::from_digest(digest(t.value(), 0)),
-            },
+        Ok(match Self::verified_tombstone(&txn, id)? {
+            Some(tombstone) => EntryState::Deleted { tombstone },
             None => EntryState::Unknown,
         })
+    }
+
+    /// The id of the delete entry that is known to have deleted `id` (by its author): one
+    /// recorded when `id` was held, or for a place in a feed held here.
+    fn verified_tombstone(
+        txn: &redb::ReadTransaction,
+        id: &ContentId,
+    ) -> Result<Option<ContentId>, StoreError> {
+        let tombstones = txn.open_table(TOMBSTONES)?;
+        let start = prefix_start(id.digest(), 32);
+        let end = prefix_end(id.digest(), 32);
+        for row in tombstones.range(start.as_slice()..end.as_slice())? {
+            let (_, value) = row?;
+            if value.value()[32] == 1 {
+                return Ok(Some(ContentId::from_digest(digest(value.value(), 0))));
+            }
+        }
+        Ok(None)
     }
 
     /// The delete entry of a deleted `id`, if held: what peers are served in its place.
     pub fn tombstone_of(&self, id: &ContentId) -> Result<Option<Entry>, StoreError> {
         let txn = self.read()?;
-        let tombstones = txn.open_table(TOMBSTONES)?;
-        let Some(t) = tombstones.get(id.digest().as_slice())? else {
+        let Some(tombstone) = Self::verified_tombstone(&txn, id)? else {
             return Ok(None);
         };
-        Lookup::open(&txn)?.get(&t.value()[..32])
+        Lookup::open(&txn)?.get(tombstone.digest())
     }
 
     /// Up to `limit` entries of `author`'s feed from `from_seq` on, in seq order, as served
@@ -207,7 +221,8 @@ impl Store {
                 entries.push(decode("log_v1", &value[32..])?);
                 continue;
             }
-            let stand_in = match tombstones.get(&value[..32])? {
+            let deleted = ContentId::from_digest(digest(value, 0));
+            let stand_in = match tombstones.get(tombstone_key(&deleted, author).as_slice())? {
                 Some(t) => lookup.get(&t.value()[..32])?,
                 None => None,
             };
@@ -451,6 +466,27 @@ impl Store {
         Ok(counts)
     }
 
+    /// The current reaction entries to `target`, one per author (blocked authors left out).
+    pub fn reaction_entries(&self, target: &ContentId) -> Result<Vec<Entry>, StoreError> {
+        let txn = self.read()?;
+        let reactions = txn.open_table(REACTIONS)?;
+        let blocked = txn.open_table(BLOCKED)?;
+        let lookup = Lookup::open(&txn)?;
+        let start = prefix_start(target.digest(), 32);
+        let end = prefix_end(target.digest(), 32);
+        let mut entries = Vec::new();
+        for row in reactions.range(start.as_slice()..end.as_slice())? {
+            let (key, value) = row?;
+            if blocked.get(&key.value()[32..64])?.is_some() {
+                continue;
+            }
+            if let Some(entry) = lookup.get(&value.value()[16..48])? {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
     /// `author`'s current reaction to `target`, if any.
     pub fn reaction_by(
         &self,
@@ -576,6 +612,129 @@ impl Store {
             return Ok(None);
         };
         Lookup::open(&txn)?.get(&value.value()[8..40])
+    }
+
+    /// `owner`'s notifications, newest first, older than `before` (a `(ts, id)` from an
+    /// earlier page) if given, at most `limit`. Entries deleted since, and those of muted or
+    /// blocked authors, are left out.
+    pub fn notifications(
+        &self,
+        owner: &AuthorId,
+        before: Option<(u64, ContentId)>,
+        limit: usize,
+    ) -> Result<Vec<(crate::NotificationKind, Entry)>, StoreError> {
+        let txn = self.read()?;
+        let notifications = txn.open_table(NOTIFICATIONS)?;
+        let lookup = Lookup::open(&txn)?;
+        let hidden = self.hidden_authors(&txn)?;
+        let start = prefix_start(owner.as_bytes(), 40);
+        let end = match before {
+            Some((ts, id)) => timed_key(owner.as_bytes(), ts, &id),
+            None => prefix_end(owner.as_bytes(), 40),
+        };
+        let mut found = Vec::new();
+        for row in notifications.range(start.as_slice()..end.as_slice())?.rev() {
+            if found.len() >= limit {
+                break;
+            }
+            let (key, kind) = row?;
+            let Some(kind) = crate::NotificationKind::from_code(kind.value()) else {
+                continue;
+            };
+            if let Some(entry) = lookup.get(&key.value()[40..72])?
+                && !hidden.contains(&entry.author())
+            {
+                found.push((kind, entry));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Authors whose entries timelines leave out: muted and blocked ones.
+    fn hidden_authors(
+        &self,
+        txn: &redb::ReadTransaction,
+    ) -> Result<std::collections::HashSet<AuthorId>, StoreError> {
+        let mut hidden = std::collections::HashSet::new();
+        for (table, name) in [(MUTED, "muted_v1"), (BLOCKED, "blocked_v1")] {
+            for row in txn.open_table(table)?.iter()? {
+                let (key, _) = row?;
+                hidden.insert(author_from_table(name, digest(key.value(), 0))?);
+            }
+        }
+        Ok(hidden)
+    }
+
+    /// Entries of a time index (`prefix ‖ ts ‖ id` keys), newest first, older than
+    /// `before` if given, without hidden authors' or deleted ones.
+    fn timed(
+        &self,
+        table: redb::TableDefinition<'static, &'static [u8], ()>,
+        prefix: &[u8],
+        before: Option<(u64, ContentId)>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(table)?;
+        let lookup = Lookup::open(&txn)?;
+        let hidden = self.hidden_authors(&txn)?;
+        let start = prefix_start(prefix, 40);
+        let end = match before {
+            Some((ts, id)) => timed_key(prefix, ts, &id),
+            None => prefix_end(prefix, 40),
+        };
+        let mut entries = Vec::new();
+        for row in index.range(start.as_slice()..end.as_slice())?.rev() {
+            if entries.len() >= limit {
+                break;
+            }
+            let (key, _) = row?;
+            let key = key.value();
+            if let Some(entry) = lookup.get(&key[key.len() - 32..])?
+                && !hidden.contains(&entry.author())
+            {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Posts and replies held here that use hashtag `tag` (normalized), newest first.
+    pub fn tag_timeline(
+        &self,
+        tag: &str,
+        before: Option<(u64, ContentId)>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.timed(TAGGED, &tag_key(tag), before, limit)
+    }
+
+    /// Top-level posts seen by this peer, newest first (the public timeline).
+    pub fn public_timeline(
+        &self,
+        before: Option<(u64, ContentId)>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.timed(PUBLIC, &[], before, limit)
+    }
+
+    /// Hashtags followed on this peer (normalized).
+    pub fn followed_tags(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.read()?;
+        let tags = txn.open_table(FOLLOWED_TAGS)?;
+        let mut found = Vec::new();
+        for row in tags.iter()? {
+            let (tag, _) = row?;
+            found.push(tag.value().to_owned());
+        }
+        Ok(found)
+    }
+
+    /// Whether the public timeline is on.
+    pub fn public_timeline_enabled(&self) -> Result<bool, StoreError> {
+        let txn = self.read()?;
+        let meta = txn.open_table(META)?;
+        Ok(meta.get("public_timeline")?.is_some_and(|v| v.value() == 1))
     }
 
     /// Authors blocked on this peer.

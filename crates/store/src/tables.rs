@@ -49,7 +49,10 @@ pub(crate) const REACTIONS: TableDefinition<'static, &[u8], &[u8]> =
 pub(crate) const REPOSTS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("reposts_v1");
 /// Edits by target: `target ‖ ts ‖ edit id` → `()`. Only the target's author's count.
 pub(crate) const EDITS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("edits_v1");
-/// Deleted entries: `target` → id of the delete entry (the tombstone) ‖ its author.
+/// Deletes: `target ‖ deleter` → id of the delete entry (the tombstone) ‖ verified (one
+/// byte: 1 when the target was held and is the deleter's, so the delete is known to count;
+/// 0 when the target was not held, so it counts only if the target turns out to be the
+/// deleter's). Keyed by deleter too, so a stranger's delete cannot displace the author's.
 pub(crate) const TOMBSTONES: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("tombstones_v1");
 /// Authors blocked on this peer (nothing of theirs is stored, shown or relayed): `author` →
@@ -62,6 +65,19 @@ pub(crate) const BLOBS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition
 /// Newest profile entry of each author whose feed is held: `author` → `seq ‖ entry id`.
 pub(crate) const PROFILES: TableDefinition<'static, &[u8], &[u8]> =
     TableDefinition::new("profiles_v1");
+/// Notifications of local identities: `owner ‖ ts ‖ entry id` → kind (one byte, see
+/// [`crate::NotificationKind`]).
+pub(crate) const NOTIFICATIONS: TableDefinition<'static, &[u8], u8> =
+    TableDefinition::new("notifications_v1");
+/// Posts by hashtag: `tag key ‖ ts ‖ id` → `()`; the tag key is the sha2-256 digest of the
+/// normalized tag.
+pub(crate) const TAGGED: TableDefinition<'static, &[u8], ()> = TableDefinition::new("tagged_v1");
+/// Hashtags followed on this peer: normalized tag → `()`.
+pub(crate) const FOLLOWED_TAGS: TableDefinition<'static, &str, ()> =
+    TableDefinition::new("followed_tags_v1");
+/// Top-level posts seen, newest last, for the public timeline: `ts ‖ id` → `()`. Bounded:
+/// the oldest rows go beyond [`crate::MAX_PUBLIC_ROWS`].
+pub(crate) const PUBLIC: TableDefinition<'static, &[u8], ()> = TableDefinition::new("public_v1");
 /// Store metadata: `schema` → layout version, `revision` → count of changes.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
 
@@ -148,10 +164,32 @@ pub(crate) fn reaction_key(target: &ContentId, reactor: &AuthorId) -> [u8; 64] {
     key
 }
 
-/// `tombstone id ‖ deleter`: the value of the tombstones table.
-pub(crate) fn tombstone_value(tombstone: &ContentId, deleter: &AuthorId) -> [u8; 64] {
-    let mut value = [0u8; 64];
+/// `tombstone id ‖ verified`: the value of the tombstones table.
+pub(crate) fn tombstone_value(tombstone: &ContentId, verified: bool) -> [u8; 33] {
+    let mut value = [0u8; 33];
     value[..32].copy_from_slice(tombstone.digest());
-    value[32..].copy_from_slice(deleter.as_bytes());
+    value[32] = u8::from(verified);
     value
+}
+
+/// `target ‖ deleter`: the key of the tombstones table.
+pub(crate) fn tombstone_key(target: &ContentId, deleter: &AuthorId) -> [u8; 64] {
+    let mut key = [0u8; 64];
+    key[..32].copy_from_slice(target.digest());
+    key[32..].copy_from_slice(deleter.as_bytes());
+    key
+}
+
+/// The key of a hashtag in the tag index.
+pub(crate) fn tag_key(tag: &str) -> [u8; 32] {
+    *ContentId::of(tag.as_bytes()).digest()
+}
+
+/// `prefix ‖ ts ‖ id`.
+pub(crate) fn timed_key(prefix: &[u8], ts: u64, id: &ContentId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 40);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&ts.to_be_bytes());
+    key.extend_from_slice(id.digest());
+    key
 }

@@ -16,7 +16,10 @@ use kith_proto::{
 use redb::{Database, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::tables::*;
-use crate::{AppendResult, AuthorFlag, Request, StoreConfig, StoreError};
+use crate::{
+    AppendResult, AuthorFlag, MAX_PUBLIC_ROWS, NotificationKind, Request, Setting, StoreConfig,
+    StoreError,
+};
 
 /// What happened to an entry that was not refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +151,7 @@ enum Work {
     AddLocal(AuthorId),
     SetFlag(AuthorFlag, AuthorId, bool),
     PutBlob(Vec<(ContentId, Vec<u8>)>),
+    Set(Setting),
 }
 
 enum Done {
@@ -250,6 +254,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                 reply,
             } => (Work::SetFlag(flag, author, on), Reply::Unit(reply)),
             Request::PutBlob { pieces, reply } => (Work::PutBlob(pieces), Reply::Unit(reply)),
+            Request::Set { setting, reply } => (Work::Set(setting), Reply::Unit(reply)),
         })
         .unzip();
     let outcome = (|| -> Result<Vec<Done>, StoreError> {
@@ -271,6 +276,21 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                     }
                     Work::SetFlag(flag, author, on) => {
                         tx.set_flag(flag, &author, on)?;
+                        Done::Unit
+                    }
+                    Work::Set(setting) => {
+                        match setting {
+                            Setting::Tag(tag, true) => {
+                                tx.followed_tags.insert(tag.as_str(), ())?;
+                            }
+                            Setting::Tag(tag, false) => {
+                                tx.followed_tags.remove(tag.as_str())?;
+                            }
+                            Setting::Public(on) => {
+                                tx.meta.insert("public_timeline", u64::from(on))?;
+                            }
+                        }
+                        tx.changes += 1;
                         Done::Unit
                     }
                     Work::PutBlob(pieces) => {
@@ -341,6 +361,10 @@ struct Tx<'t> {
     muted: Table<'t, &'static [u8], ()>,
     blobs: Table<'t, &'static [u8], &'static [u8]>,
     profiles: Table<'t, &'static [u8], &'static [u8]>,
+    notifications: Table<'t, &'static [u8], u8>,
+    tagged: Table<'t, &'static [u8], ()>,
+    followed_tags: Table<'t, &'static str, ()>,
+    public: Table<'t, &'static [u8], ()>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -382,6 +406,10 @@ impl<'t> Tx<'t> {
             muted: txn.open_table(MUTED)?,
             blobs: txn.open_table(BLOBS)?,
             profiles: txn.open_table(PROFILES)?,
+            notifications: txn.open_table(NOTIFICATIONS)?,
+            tagged: txn.open_table(TAGGED)?,
+            followed_tags: txn.open_table(FOLLOWED_TAGS)?,
+            public: txn.open_table(PUBLIC)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,
@@ -628,8 +656,8 @@ impl<'t> Tx<'t> {
         )?;
         self.detached.remove(id.digest().as_slice())?;
         self.tombstones.insert(
-            id.digest().as_slice(),
-            tombstone_value(&tombstone, author).as_slice(),
+            tombstone_key(id, author).as_slice(),
+            tombstone_value(&tombstone, true).as_slice(),
         )?;
         self.changes += 1;
         Ok(())
@@ -644,8 +672,7 @@ impl<'t> Tx<'t> {
     ) -> Result<Option<ContentId>, StoreError> {
         Ok(self
             .tombstones
-            .get(id.digest().as_slice())?
-            .filter(|v| &v.value()[32..64] == author.as_bytes().as_slice())
+            .get(tombstone_key(id, author).as_slice())?
             .map(|v| ContentId::from_digest(digest(v.value(), 0))))
     }
 
@@ -667,8 +694,89 @@ impl<'t> Tx<'t> {
         Ok(Ok(AppendOutcome::Detached))
     }
 
+    /// The author of a held entry (in a feed or detached), without decoding feed entries.
+    fn author_of(&self, id: &ContentId) -> Result<Option<AuthorId>, StoreError> {
+        if let Some(key) = self.ids.get(id.digest().as_slice())? {
+            return author_from_table(LOG_NAME, digest(key.value(), 0)).map(Some);
+        }
+        match self.detached.get(id.digest().as_slice())? {
+            Some(bytes) => Ok(Entry::decode(bytes.value()).ok().map(|e| e.author())),
+            None => Ok(None),
+        }
+    }
+
+    /// Notifies `owner` of `entry` if it is a local identity other than the entry's author.
+    fn notify(
+        &mut self,
+        owner: Option<AuthorId>,
+        entry: &VerifiedEntry,
+        kind: NotificationKind,
+    ) -> Result<(), StoreError> {
+        let Some(owner) = owner else {
+            return Ok(());
+        };
+        if owner == entry.author() || !self.is_local(&owner)? {
+            return Ok(());
+        }
+        // One notification per entry: a reply that also mentions its parent's author is a
+        // reply.
+        let key = timed_key(owner.as_bytes(), entry.ts(), &entry.id());
+        if self.notifications.get(key.as_slice())?.is_some() {
+            return Ok(());
+        }
+        self.notifications.insert(key.as_slice(), kind.code())?;
+        Ok(())
+    }
+
+    /// Notifications, hashtags and the public timeline.
+    fn index_social(&mut self, entry: &VerifiedEntry) -> Result<(), StoreError> {
+        let (id, ts) = (entry.id(), entry.ts());
+        match entry.body() {
+            Body::Reply { parent, .. } => {
+                let owner = self.author_of(parent)?;
+                self.notify(owner, entry, NotificationKind::Reply)?;
+            }
+            Body::React { target, .. } => {
+                let owner = self.author_of(target)?;
+                self.notify(owner, entry, NotificationKind::Reaction)?;
+            }
+            Body::Repost { target, .. } => {
+                let owner = self.author_of(target)?;
+                self.notify(owner, entry, NotificationKind::Repost)?;
+            }
+            Body::Follow { subject } => {
+                self.notify(Some(*subject), entry, NotificationKind::Follow)?;
+            }
+            _ => {}
+        }
+        let text = match entry.body() {
+            Body::Post { text } | Body::Reply { text, .. } => Some(text.as_str()),
+            Body::Repost { text, .. } => text.as_deref(),
+            _ => None,
+        };
+        if let Some(text) = text {
+            for mentioned in kith_proto::text::mentions(text) {
+                self.notify(Some(mentioned), entry, NotificationKind::Mention)?;
+            }
+            for tag in kith_proto::text::tags(text) {
+                self.tagged
+                    .insert(timed_key(&tag_key(&tag), ts, &id).as_slice(), ())?;
+            }
+        }
+        if matches!(entry.body(), Body::Post { .. }) {
+            self.public.insert(timed_key(&[], ts, &id).as_slice(), ())?;
+            if self.public.len()? > MAX_PUBLIC_ROWS
+                && let Some((oldest, _)) = self.public.pop_first()?
+            {
+                drop(oldest);
+            }
+        }
+        Ok(())
+    }
+
     /// The indexes every held entry feeds, in a feed (`key` is its log key) or detached.
     fn index(&mut self, entry: &VerifiedEntry, key: Option<&[u8]>) -> Result<(), StoreError> {
+        self.index_social(entry)?;
         let author = entry.author();
         let (id, ts) = (entry.id(), entry.ts());
         match entry.body() {
@@ -734,7 +842,9 @@ impl<'t> Tx<'t> {
         let target_entry = match body {
             Some(bytes) => {
                 let entry = reverify(LOG_NAME, &bytes)?;
-                if entry.author() != *author {
+                // Only authors delete, and only entries with a body: a delete is never
+                // deleted (it stands in for its target when the feed is served).
+                if entry.author() != *author || matches!(entry.body(), Body::Delete { .. }) {
                     return Ok(());
                 }
                 Some(entry)
@@ -743,8 +853,17 @@ impl<'t> Tx<'t> {
         };
         // Recorded even when the target is not held, so it is not stored if it arrives later
         // (from its author's feed: the deleter must be its author, see `tombstone_for`).
-        self.tombstones
-            .insert(digest_key, tombstone_value(&tombstone, author).as_slice())?;
+        let key = tombstone_key(target, author);
+        let already_verified = self
+            .tombstones
+            .get(key.as_slice())?
+            .is_some_and(|v| v.value()[32] == 1);
+        if !already_verified {
+            self.tombstones.insert(
+                key.as_slice(),
+                tombstone_value(&tombstone, target_entry.is_some()).as_slice(),
+            )?;
+        }
         let Some(target_entry) = target_entry else {
             return Ok(());
         };

@@ -387,3 +387,94 @@ fn blocking_drops_everything_of_the_author_and_refuses_more() {
     assert_eq!(store.muted().unwrap(), vec![author]);
     assert!(store.is_muted(&author).unwrap());
 }
+
+#[test]
+fn notifications_tags_and_the_public_timeline() {
+    let store = store();
+    let mut alice = Author::new(1);
+    let mut bob = Author::new(2);
+    store.add_local_identity(alice.keypair.author()).unwrap();
+    let post = alice.post("hello #Kith");
+    append(&store, vec![post.clone()]);
+    let reply = bob.write(Body::Reply {
+        text: "hi".into(),
+        parent: post.id(),
+        root: post.id(),
+    });
+    let mention = bob.post(&format!(
+        "cc @{} about #kith and #p2p",
+        alice.keypair.author().to_did()
+    ));
+    let heart = bob.write(Body::React {
+        target: post.id(),
+        reaction: "❤".into(),
+    });
+    let follow = bob.write(Body::Follow {
+        subject: alice.keypair.author(),
+    });
+    detached(
+        &store,
+        vec![
+            reply.clone(),
+            mention.clone(),
+            heart.clone(),
+            follow.clone(),
+        ],
+    );
+    let found = store
+        .notifications(&alice.keypair.author(), None, 10)
+        .unwrap();
+    let kinds: Vec<(&str, ContentId)> = found.iter().map(|(k, e)| (k.as_str(), e.id())).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("follow", follow.id()),
+            ("reaction", heart.id()),
+            ("mention", mention.id()),
+            ("reply", reply.id()),
+        ]
+    );
+    // Paging: older than the second.
+    let older = store
+        .notifications(&alice.keypair.author(), Some((heart.ts(), heart.id())), 10)
+        .unwrap();
+    assert_eq!(older.len(), 2);
+    // Nobody else is notified, and one's own entries are not notifications.
+    assert!(
+        store
+            .notifications(&bob.keypair.author(), None, 10)
+            .unwrap()
+            .is_empty()
+    );
+
+    assert_eq!(
+        ids(&store.tag_timeline("kith", None, 10).unwrap()),
+        vec![mention.id(), post.id()]
+    );
+    assert_eq!(
+        ids(&store.tag_timeline("p2p", None, 10).unwrap()),
+        vec![mention.id()]
+    );
+    assert_eq!(
+        ids(&store.public_timeline(None, 10).unwrap()),
+        vec![mention.id(), post.id()]
+    );
+    // Muting hides them from all three.
+    store.set_muted(bob.keypair.author(), true).unwrap();
+    assert!(
+        store
+            .notifications(&alice.keypair.author(), None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&store.tag_timeline("kith", None, 10).unwrap()),
+        vec![post.id()]
+    );
+
+    store.set_tag_followed("kith", true).unwrap();
+    assert_eq!(store.followed_tags().unwrap(), vec!["kith".to_owned()]);
+    assert!(!store.public_timeline_enabled().unwrap());
+    store.set_public_timeline(true).unwrap();
+    assert!(store.public_timeline_enabled().unwrap());
+}

@@ -100,6 +100,7 @@ impl Settings {
             listen,
             bootstrap,
             profile: config.profile().node_profile(),
+            bridge_dir: Some(repo.bridge_dir()),
             ..NodeConfig::default()
         };
         let api = args.api.unwrap_or_else(|| config.api_listen());

@@ -1,10 +1,13 @@
 //! Commands that list entries: `kith timeline`, `kith feed [DID]`, `kith get ID`,
-//! `kith thread ID`.
+//! `kith thread ID`, `kith notifications`, `kith tag TAG`, `kith tags`, `kith public`.
 
 use std::fmt::Write as _;
 
 use anyhow::{Result, anyhow};
-use kith_api::model::{EntryObject, FeedPage, HomePage, Identity, Thread};
+use kith_api::model::{
+    EntryObject, FeedPage, HomePage, Identity, Notifications, PublicSettings, Tags, Thread,
+    TimelinePage,
+};
 use kith_proto::ContentId;
 
 use super::{Context, connect, parse_did};
@@ -79,13 +82,18 @@ pub(super) fn feed(context: &Context, args: &ClientArgs, feed: &FeedArgs<'_>) ->
     }
 }
 
-/// Shows the entry with content id `id`.
+/// Shows the entry named by `id`: a content id or a permalink (`kith:<cid>`,
+/// `kith:<did>/<seq>`), fetched from peers if this one does not hold it.
 pub(super) fn get(context: &Context, args: &ClientArgs, id: &str) -> Result<()> {
-    ContentId::parse(id).map_err(|error| {
-        anyhow!("`{id}` is not a content id: {error}; expected a CIDv1 such as bafirei…")
-    })?;
+    id.parse::<kith_proto::permalink::Permalink>()
+        .map_err(|_| {
+            anyhow!(
+                "`{id}` is not a content id (bafirei…) nor a permalink (kith:<cid>, \
+             kith:<did>/<seq>)"
+            )
+        })?;
     let client = connect(context, args)?;
-    let entry: EntryObject = client.get(&format!("/api/v1/entries/{id}"), &[])?;
+    let entry: EntryObject = client.get("/api/v1/resolve", &[("link", id.to_owned())])?;
     match context.output {
         Output::Json => Output::json(&entry),
         Output::Quiet => Output::text(&format!("{}\n", entry.text.as_deref().unwrap_or(""))),
@@ -145,6 +153,123 @@ pub(super) fn human(entries: &[EntryObject], with_author: bool) -> String {
     out
 }
 
+/// Lists the notifications, newest first.
+pub(super) fn notifications(
+    context: &Context,
+    args: &ClientArgs,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<()> {
+    let client = connect(context, args)?;
+    let page: Notifications = client.get("/api/v1/notifications", &page_query(limit, cursor))?;
+    match context.output {
+        Output::Json => Output::json(&page.notifications),
+        Output::Quiet => {
+            Output::text(&page.notifications.iter().fold(String::new(), |mut t, n| {
+                t.push_str(&n.entry.id);
+                t.push('\n');
+                t
+            }))
+        }
+        Output::Human => {
+            let mut text = String::new();
+            if page.notifications.is_empty() {
+                text.push_str("no notifications\n");
+            }
+            for item in &page.notifications {
+                let _ = writeln!(text, "{}:", item.kind);
+                text.push_str(&human(std::slice::from_ref(&item.entry), true));
+            }
+            if let Some(next) = &page.next {
+                let _ = writeln!(text, "older: kith notifications --cursor {next}");
+            }
+            Output::text(&text)
+        }
+    }
+}
+
+fn page_query(limit: u32, cursor: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut query = vec![("limit", limit.to_string())];
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor.to_owned()));
+    }
+    query
+}
+
+fn print_page(context: &Context, page: &TimelinePage, again: &str) -> Result<()> {
+    match context.output {
+        Output::Json => Output::json(&page.entries),
+        Output::Quiet => Output::text(&ids(&page.entries)),
+        Output::Human => {
+            let mut text = human(&page.entries, true);
+            if let Some(next) = &page.next {
+                let _ = writeln!(text, "older: {again} --cursor {next}");
+            }
+            Output::text(&text)
+        }
+    }
+}
+
+/// Lists the posts with hashtag `tag` held here, newest first.
+pub(super) fn tag(
+    context: &Context,
+    args: &ClientArgs,
+    tag: &str,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<()> {
+    let normalized = kith_proto::text::normalize_tag(tag).ok_or_else(|| {
+        anyhow!("`{tag}` is not a hashtag: letters, digits and _ only, at most 64 bytes")
+    })?;
+    let client = connect(context, args)?;
+    let page: TimelinePage = client.get(
+        &format!("/api/v1/tags/{normalized}"),
+        &page_query(limit, cursor),
+    )?;
+    print_page(context, &page, &format!("kith tag {normalized}"))
+}
+
+/// Lists the hashtags followed here.
+pub(super) fn tags(context: &Context, args: &ClientArgs) -> Result<()> {
+    let client = connect(context, args)?;
+    let tags: Tags = client.get("/api/v1/tags", &[])?;
+    match context.output {
+        Output::Json => Output::json(&tags.tags),
+        Output::Quiet | Output::Human => {
+            if tags.tags.is_empty() && matches!(context.output, Output::Human) {
+                return Output::text("no hashtags followed; follow one with kith follow '#rust'\n");
+            }
+            Output::text(&tags.tags.iter().fold(String::new(), |mut t, tag| {
+                let _ = writeln!(t, "#{tag}");
+                t
+            }))
+        }
+    }
+}
+
+/// Turns the public timeline on or off if asked, then lists it.
+pub(super) fn public(
+    context: &Context,
+    args: &ClientArgs,
+    enable: Option<bool>,
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<()> {
+    let client = connect(context, args)?;
+    if let Some(enabled) = enable {
+        let _: PublicSettings =
+            client.put("/api/v1/public/settings", &PublicSettings { enabled })?;
+        if !enabled {
+            return match context.output {
+                Output::Json => Output::json(&Vec::<EntryObject>::new()),
+                _ => Output::text("the public timeline is off\n"),
+            };
+        }
+    }
+    let page: TimelinePage = client.get("/api/v1/public", &page_query(limit, cursor))?;
+    print_page(context, &page, "kith public")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +291,7 @@ mod tests {
             reactions: Vec::new(),
             reposts: 0,
             edited: false,
+            permalink: String::new(),
         };
         assert_eq!(
             human(std::slice::from_ref(&entry), false),

@@ -2,6 +2,7 @@
 //! [`Output`]. Client commands reach the daemon through [`crate::client::Client`];
 //! [`connect`] is the one place that finds it.
 
+mod bridge;
 mod daemon;
 mod entries;
 mod follow;
@@ -41,8 +42,14 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Init { profile } => init::run(&context, profile),
         Command::Daemon(args) => daemon::run(&context, &args),
         Command::Id(client) => id::run(&context, &client),
-        Command::Post { text, client } => post::run(&context, &client, &text, None),
-        Command::Reply { id, text, client } => post::run(&context, &client, &text, Some(&id)),
+        Command::Post {
+            text,
+            anonymous,
+            client,
+        } => post::run(&context, &client, &text, None, anonymous),
+        Command::Reply { id, text, client } => {
+            post::run(&context, &client, &text, Some(&id), false)
+        }
         Command::Thread { id, client } => entries::thread(&context, &client, &id),
         Command::Follow { did, client } => follow::run(&context, &client, &did, true),
         Command::Unfollow { did, client } => follow::run(&context, &client, &did, false),
@@ -101,6 +108,31 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Unmute { did, client } => {
             social::flag(&context, &client, social::List::Mutes, Some(&did), false)
         }
+        Command::Notifications {
+            limit,
+            cursor,
+            client,
+        } => entries::notifications(&context, &client, limit, cursor.as_deref()),
+        Command::Tag {
+            tag,
+            limit,
+            cursor,
+            client,
+        } => entries::tag(&context, &client, &tag, limit, cursor.as_deref()),
+        Command::Tags(client) => entries::tags(&context, &client),
+        Command::Public {
+            enable,
+            disable,
+            limit,
+            cursor,
+            client,
+        } => entries::public(
+            &context,
+            &client,
+            enable.then_some(true).or(disable.then_some(false)),
+            limit,
+            cursor.as_deref(),
+        ),
         Command::Profile { command } => match command {
             ProfileCommand::Set {
                 name,
@@ -132,6 +164,8 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         }
         Command::Head { did, client } => node::head(&context, &client, &did),
         Command::Status(client) => node::status(&context, &client),
+        Command::FollowFeed { url, client } => bridge::follow_feed(&context, &client, &url),
+        Command::Bridges(client) => bridge::list(&context, &client),
     }
 }
 

@@ -20,6 +20,7 @@ pub(super) fn run(
     args: &ClientArgs,
     text: &str,
     reply_to: Option<&str>,
+    anonymous: bool,
 ) -> Result<()> {
     if let Some(id) = reply_to {
         kith_proto::ContentId::parse(id).map_err(|error| {
@@ -39,6 +40,7 @@ pub(super) fn run(
     let request = NewPost {
         text,
         reply_to: reply_to.map(str::to_owned),
+        anonymous,
     };
     let entry: EntryObject = client.post("/api/v1/posts", &request)?;
     let receipt = PostReceipt {

@@ -35,5 +35,6 @@ pub(crate) fn loopback_config(
         bootstrap,
         profile: Profile::Test,
         sync_interval,
+        ..NodeConfig::default()
     }
 }

@@ -1,0 +1,86 @@
+//! Permalinks: stable text names for entries, `kith:<cid>` (the entry itself, wherever it
+//! is held) and `kith:<did>/<seq>` (a place in an author's feed). Both resolve on any peer.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::cid::ContentId;
+use crate::identity::AuthorId;
+use crate::limits::MAX_SEQ;
+
+/// The URI scheme of permalinks.
+pub const SCHEME: &str = "kith:";
+
+/// A parsed permalink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permalink {
+    /// `kith:<cid>`.
+    Id(ContentId),
+    /// `kith:<did>/<seq>`.
+    Seq(AuthorId, u64),
+}
+
+/// Why a text is not a permalink.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a permalink; expected kith:<cid> or kith:<did>/<seq>")]
+pub struct PermalinkError(String);
+
+impl FromStr for Permalink {
+    type Err = PermalinkError;
+
+    /// Parses `kith:<cid>`, `kith:<did>/<seq>`, or the same without the scheme.
+    fn from_str(text: &str) -> Result<Self, PermalinkError> {
+        let bad = || PermalinkError(text.to_owned());
+        let rest = text.strip_prefix(SCHEME).unwrap_or(text);
+        if let Some((did, seq)) = rest.rsplit_once('/') {
+            let author = AuthorId::parse_did(did).map_err(|_| bad())?;
+            let seq = seq.parse::<u64>().map_err(|_| bad())?;
+            if seq == 0 || seq > MAX_SEQ {
+                return Err(bad());
+            }
+            return Ok(Permalink::Seq(author, seq));
+        }
+        ContentId::parse(rest).map(Permalink::Id).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for Permalink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Permalink::Id(id) => write!(f, "{SCHEME}{id}"),
+            Permalink::Seq(author, seq) => write!(f, "{SCHEME}{}/{seq}", author.to_did()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::identity::Keypair;
+
+    #[test]
+    fn both_forms_round_trip() {
+        let id = ContentId::of(b"an entry");
+        let author = Keypair::from_seed(&[3; 32]).author();
+        for link in [Permalink::Id(id), Permalink::Seq(author, 42)] {
+            let text = link.to_string();
+            assert!(text.starts_with("kith:"));
+            assert_eq!(text.parse::<Permalink>().unwrap(), link);
+        }
+        // Without the scheme too.
+        assert_eq!(
+            id.to_string().parse::<Permalink>().unwrap(),
+            Permalink::Id(id)
+        );
+        for bad in [
+            "kith:",
+            "kith:nonsense",
+            "kith:did:key:zX/1",
+            &format!("kith:{}/0", author.to_did()),
+        ] {
+            assert!(bad.parse::<Permalink>().is_err(), "{bad}");
+        }
+    }
+}
