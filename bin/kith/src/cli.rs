@@ -91,7 +91,8 @@ pub(crate) enum Command {
     /// Follow an author (their posts reach your timeline) or a hashtag (`'#rust'`: its posts
     /// from anyone reach `kith tag rust`).
     Follow {
-        /// Whom to follow (did:key:z6Mk…), or a hashtag starting with `#`.
+        /// Whom to follow: a did:key:z6Mk…, a username (looked up in the registry), or a
+        /// hashtag starting with `#`.
         #[arg(value_name = "DID")]
         did: String,
 
@@ -342,6 +343,13 @@ pub(crate) enum Command {
         client: ClientArgs,
     },
 
+    /// Unique usernames: claim one for your identity, look one up, or give yours up.
+    Name {
+        /// What to do.
+        #[command(subcommand)]
+        command: NameCommand,
+    },
+
     /// Show or change a profile (display name, bio, avatar).
     Profile {
         /// What to do.
@@ -378,6 +386,41 @@ pub(crate) enum Command {
 
     /// Show the daemon's state: peers, entries, follows, uptime.
     Status(ClientArgs),
+}
+
+/// The subcommands of `kith name`.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum NameCommand {
+    /// Claim a username (3 to 32 of a-z 0-9 _ -, starting with a letter) for your identity;
+    /// it succeeds only when a quorum of the name's replicas accepts it.
+    Claim {
+        /// The name.
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Find who holds a name (`--json`: `name`, `owner`, `ts`).
+    Lookup {
+        /// The name.
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Give up a name you hold.
+    Release {
+        /// The name.
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 /// The subcommands of `kith profile`.

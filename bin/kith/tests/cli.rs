@@ -292,11 +292,19 @@ fn a_malformed_did_or_id_is_explained_before_anything_else() {
     let did = sandbox.init();
     for bad in ["alice", "did:web:example.com", &did[..did.len() - 2]] {
         for command in ["feed", "follow", "unfollow"] {
+            // `follow alice` names a username, which only the daemon can look up.
+            if bad == "alice" && command != "feed" {
+                continue;
+            }
             let error = sandbox.fails(&[command, bad]);
             assert!(error.contains("did:key:z6Mk"), "{error}");
             assert!(error.contains(bad), "{error}");
         }
     }
+    let error = sandbox.fails(&["follow", "alice"]);
+    assert!(error.contains("no daemon running"), "{error}");
+    let error = sandbox.fails(&["follow", "x!"]);
+    assert!(error.contains("`x!`"), "{error}");
     let error = sandbox.fails(&["get", "bogus"]);
     assert!(error.contains("not a content id"), "{error}");
 }

@@ -221,3 +221,41 @@ fn a_conversation_among_three_peers_looks_right_from_every_cli() {
     let error = b.sandbox.fails(&["get", &reply_id]);
     assert!(error.contains("deleted"), "{error}");
 }
+
+#[test]
+fn a_name_claimed_on_one_peer_can_be_followed_from_another() {
+    let a = Peer::start(None);
+    let b = Peer::start(Some(&a));
+    let c = Peer::start(Some(&a));
+    // Three peers: a name's replica set is all of them, and a claim needs three.
+    wait_for("A to be connected to B and C", DELIVERY_DEADLINE, || {
+        a.sandbox.list(&["peers"]).len() >= 2
+    });
+    let claimed = a.sandbox.json(&["name", "claim", "Alice"]);
+    assert_eq!(claimed["name"], "alice");
+    assert_eq!(claimed["owner"], a.did.as_str());
+    for (name, peer) in [("B", &b), ("C", &c)] {
+        let found = peer.sandbox.json(&["name", "lookup", "ALICE"]);
+        assert_eq!(found["owner"], a.did.as_str(), "lookup from {name}");
+    }
+    // Taken for anyone else.
+    let error = b.sandbox.fails(&["name", "claim", "alice"]);
+    assert!(error.contains("taken"), "{error}");
+    // Following by name follows the did behind it.
+    let follow = b.sandbox.json(&["follow", "alice"]);
+    assert_eq!(follow["kind"], "follow");
+    let post = a.sandbox.json(&["post", "hello from alice"]);
+    let id = post["id"].as_str().unwrap().to_owned();
+    wait_for("alice's post on B", DELIVERY_DEADLINE, || {
+        b.timeline_has(&id)
+    });
+    // Bad names are explained before anything is sent.
+    let error = b.sandbox.fails(&["name", "claim", "x"]);
+    assert!(error.contains("`x`"), "{error}");
+    let error = c.sandbox.fails(&["name", "lookup", "nobody-here"]);
+    assert!(error.contains("nobody holds"), "{error}");
+    // Released, it can be claimed again.
+    a.sandbox.json(&["name", "release", "alice"]);
+    let reclaimed = c.sandbox.json(&["name", "claim", "alice"]);
+    assert_eq!(reclaimed["owner"], c.did.as_str());
+}

@@ -108,6 +108,14 @@ impl From<NodeError> for ApiError {
         match error {
             NodeError::Invalid(message) => Self::bad_request("invalid_input", message),
             NodeError::NotFound(message) => Self::not_found("entry_not_found", message),
+            NodeError::NameTaken { .. } => {
+                Self::new(StatusCode::CONFLICT, "name_taken", error.to_string())
+            }
+            NodeError::NameQuorum { .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "name_quorum_unreachable",
+                error.to_string(),
+            ),
             NodeError::BlobNotFound(message) => Self::not_found("blob_not_found", message),
             NodeError::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, "not_your_entry", message)

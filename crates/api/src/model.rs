@@ -152,6 +152,41 @@ pub struct PublicSettings {
     pub enabled: bool,
 }
 
+/// `POST /api/v1/names` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewName {
+    /// The username wanted (normalized by the daemon: NFKC, lower case).
+    pub name: String,
+}
+
+/// A name and its owner: `GET /api/v1/names/{name}`, and `POST /api/v1/names` (with the
+/// quorum figures).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameObject {
+    /// The normalized name.
+    pub name: String,
+    /// Its owner, `did:key:z6Mk…`.
+    pub owner: String,
+    /// When it was claimed (the claim's timestamp, ms since the Unix epoch).
+    pub ts: u64,
+    /// Replicas that accepted the claim (claims only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<usize>,
+    /// Replicas asked (claims only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<usize>,
+}
+
+/// `DELETE /api/v1/names/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameReleased {
+    /// The normalized name.
+    pub name: String,
+    /// Replicas that removed the claim.
+    pub released: usize,
+}
+
 /// `POST /api/v1/blobs`: the image stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobObject {

@@ -24,9 +24,10 @@ use crate::error::ApiError;
 use crate::events::Hub;
 use crate::model::{
     AuthorList, AuthorRef, BlobObject, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following,
-    HeadObject, Health, History, HomePage, Identity, NewEdit, NewFollow, NewPost, NewProfile,
-    NewReaction, NewRepost, NewTag, NotificationObject, Notifications, Peer, Peers, ProfileObject,
-    PublicSettings, ReactionObject, Status, Tags, Thread, TimelinePage,
+    HeadObject, Health, History, HomePage, Identity, NameObject, NameReleased, NewEdit, NewFollow,
+    NewName, NewPost, NewProfile, NewReaction, NewRepost, NewTag, NotificationObject,
+    Notifications, Peer, Peers, ProfileObject, PublicSettings, ReactionObject, Status, Tags,
+    Thread, TimelinePage,
 };
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
 
@@ -79,6 +80,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/profile", post(set_profile))
         .route("/api/v1/profiles/{did}", get(profile))
         .route("/api/v1/notifications", get(notifications))
+        .route("/api/v1/names", post(claim_name))
+        .route(
+            "/api/v1/names/{name}",
+            get(lookup_name).delete(release_name),
+        )
         .route("/api/v1/resolve", get(resolve))
         .route("/api/v1/tags", get(followed_tags).post(follow_tag))
         .route("/api/v1/tags/{tag}", get(tag_timeline).delete(unfollow_tag))
@@ -601,6 +607,58 @@ fn profile_object(
         entry: entry.id().to_string(),
         ts: entry.ts(),
         atom: crate::atom::feed_path(author),
+    }))
+}
+
+async fn claim_name(
+    State(state): State<AppState>,
+    body: Result<Json<NewName>, JsonRejection>,
+) -> Result<(StatusCode, Json<NameObject>), ApiError> {
+    let Json(NewName { name }) = body?;
+    let claimed = state.node.claim_name(&name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NameObject {
+            name: claimed.claim.name().to_owned(),
+            owner: claimed.claim.owner().to_did(),
+            ts: claimed.claim.ts(),
+            accepted: Some(claimed.accepted),
+            replicas: Some(claimed.replicas),
+        }),
+    ))
+}
+
+async fn lookup_name(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<NameObject>, ApiError> {
+    let Path(name) = name?;
+    match state.node.lookup_name(&name).await? {
+        Some(claim) => Ok(Json(NameObject {
+            name: claim.name().to_owned(),
+            owner: claim.owner().to_did(),
+            ts: claim.ts(),
+            accepted: None,
+            replicas: None,
+        })),
+        None => Err(ApiError::not_found(
+            "name_not_found",
+            format!("nobody holds the name `{name}`; claim it with kith name claim"),
+        )),
+    }
+}
+
+async fn release_name(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<NameReleased>, ApiError> {
+    let Path(name) = name?;
+    let normalized = kith_proto::names::normalize_name(&name)
+        .map_err(|e| ApiError::bad_request("invalid_input", e.to_string()))?;
+    let released = state.node.release_name(&normalized).await?;
+    Ok(Json(NameReleased {
+        name: normalized,
+        released,
     }))
 }
 

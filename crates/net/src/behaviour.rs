@@ -15,9 +15,13 @@ use libp2p::{connection_limits, identify, ping};
 
 use crate::protocol::{
     FETCH_PROTOCOL, FetchRequest, FetchResponse, IDENTIFY_PROTOCOL_VERSION, KAD_PROTOCOL,
-    MAX_FETCH_REQUEST_BYTES, MAX_FETCH_RESPONSE_BYTES, MAX_GOSSIP_FRAME, MAX_TOPICS,
+    MAX_FETCH_REQUEST_BYTES, MAX_FETCH_RESPONSE_BYTES, MAX_GOSSIP_FRAME, MAX_NAME_MESSAGE_BYTES,
+    MAX_TOPICS, NAMES_PROTOCOL, NameRequest, NameResponse,
 };
 use crate::{NetConfig, NetError};
+
+/// Whole-exchange timeout of one name request: replicas answer from their store at once.
+pub const NAME_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Most DHT records (feed heads) kept for other peers.
 pub const MAX_DHT_RECORDS: usize = 100_000;
@@ -39,6 +43,7 @@ pub(crate) struct Behaviour {
     pub(crate) kad: kad::Behaviour<MemoryStore>,
     pub(crate) gossipsub: Gossipsub,
     pub(crate) fetch: request_response::cbor::Behaviour<FetchRequest, FetchResponse>,
+    pub(crate) names: request_response::cbor::Behaviour<NameRequest, NameResponse>,
 }
 
 impl Behaviour {
@@ -123,6 +128,16 @@ impl Behaviour {
                 .with_max_concurrent_streams(config.max_fetch_streams),
         );
 
+        let names = request_response::cbor::Behaviour::with_codec(
+            request_response::cbor::codec::Codec::default()
+                .set_request_size_maximum(MAX_NAME_MESSAGE_BYTES)
+                .set_response_size_maximum(MAX_NAME_MESSAGE_BYTES),
+            [(NAMES_PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default()
+                .with_request_timeout(NAME_REQUEST_TIMEOUT)
+                .with_max_concurrent_streams(config.max_fetch_streams),
+        );
+
         Ok(Self {
             deny: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(limits),
@@ -131,6 +146,7 @@ impl Behaviour {
             kad,
             gossipsub,
             fetch,
+            names,
         })
     }
 }

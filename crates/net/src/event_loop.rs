@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 use crate::behaviour::{Behaviour, BehaviourEvent};
 use crate::protocol::{
     FetchRequest, FetchResponse, KAD_PROTOCOL, MAX_FETCH_ANCESTORS, MAX_FETCH_ENTRIES,
-    MAX_FETCH_IDS, is_kith_provider_key,
+    MAX_FETCH_IDS, NameRequest, NameResponse, is_kith_provider_key,
 };
 use crate::{
     COMMAND_QUEUE, Command, DenyStats, EVENT_QUEUE, MAX_DENIED_PEERS, NetConfig, NetError,
@@ -69,6 +69,10 @@ struct ProvidersQuery {
 }
 
 type InboundAnswer = BoxFuture<'static, (ResponseChannel<FetchResponse>, Option<FetchResponse>)>;
+type InboundNameAnswer = BoxFuture<'static, (ResponseChannel<NameResponse>, Option<NameResponse>)>;
+
+/// Most inbound name requests waiting for the application's answer at once.
+const MAX_INBOUND_NAMES: usize = 256;
 
 struct EventLoop {
     swarm: Swarm<Behaviour>,
@@ -91,7 +95,18 @@ struct EventLoop {
     provider_queries: HashMap<QueryId, ProvidersQuery>,
     fetches: HashMap<OutboundRequestId, oneshot::Sender<Result<FetchResponse, NetError>>>,
     inbound: FuturesUnordered<InboundAnswer>,
+    name_requests: HashMap<OutboundRequestId, oneshot::Sender<Result<NameResponse, NetError>>>,
+    inbound_names: FuturesUnordered<InboundNameAnswer>,
+    closest_queries: HashMap<QueryId, oneshot::Sender<Result<Vec<PeerId>, NetError>>>,
+    /// Peers connected to recently, and when: a name's replica set counts them even while
+    /// they are unreachable, so a partitioned minority cannot form quorums of its own.
+    known_peers: HashMap<PeerId, std::time::Instant>,
 }
+
+/// How long a peer stays in [`EventLoop::known_peers`] after its last connection.
+pub const KNOWN_PEER_TTL: Duration = Duration::from_secs(3600);
+/// Most peers remembered in [`EventLoop::known_peers`].
+const MAX_KNOWN_PEERS: usize = 10_000;
 
 pub(crate) async fn start(
     key: Keypair,
@@ -139,6 +154,10 @@ pub(crate) async fn start(
         provider_queries: HashMap::new(),
         fetches: HashMap::new(),
         inbound: FuturesUnordered::new(),
+        name_requests: HashMap::new(),
+        inbound_names: FuturesUnordered::new(),
+        closest_queries: HashMap::new(),
+        known_peers: HashMap::new(),
     };
 
     // Wait until every listener has an address, so callers can publish it at once.
@@ -219,6 +238,11 @@ impl EventLoop {
                         let _ = self.swarm.behaviour_mut().fetch.send_response(channel, response);
                     }
                     // No answer: the channel is dropped and the requester sees a failure.
+                }
+                Some((channel, response)) = self.inbound_names.next(), if !self.inbound_names.is_empty() => {
+                    if let Some(response) = response {
+                        let _ = self.swarm.behaviour_mut().names.send_response(channel, response);
+                    }
                 }
             }
         }
@@ -356,6 +380,18 @@ impl EventLoop {
                     .send_request(&peer, request);
                 self.fetches.insert(id, reply);
             }
+            Command::Names(peer, request, reply) => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .names
+                    .send_request(&peer, request);
+                self.name_requests.insert(id, reply);
+            }
+            Command::ClosestPeers(key, reply) => {
+                let id = self.swarm.behaviour_mut().kad.get_closest_peers(key);
+                self.closest_queries.insert(id, reply);
+            }
             Command::MeshPeers(topic, reply) => {
                 let peers = self
                     .swarm
@@ -412,6 +448,7 @@ impl EventLoop {
                 num_established,
                 ..
             } => {
+                self.note_known(peer_id);
                 self.connected
                     .entry(peer_id)
                     .or_default()
@@ -502,6 +539,7 @@ impl EventLoop {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Fetch(event)) => self.on_fetch(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Names(event)) => self.on_names(event),
             _ => {}
         }
     }
@@ -652,6 +690,90 @@ impl EventLoop {
         }
     }
 
+    fn on_names(&mut self, event: request_response::Event<NameRequest, NameResponse>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    if self.inbound_names.len() >= MAX_INBOUND_NAMES {
+                        debug!("refusing name request from {peer}: too many waiting");
+                        return;
+                    }
+                    let (reply, answer) = oneshot::channel();
+                    if self
+                        .events
+                        .try_send(NetEvent::Names {
+                            peer,
+                            request,
+                            reply,
+                        })
+                        .is_ok()
+                    {
+                        self.inbound_names
+                            .push(Box::pin(async move { (channel, answer.await.ok()) }));
+                    }
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.name_requests.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.name_requests.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Fetch {
+                        peer: peer.to_string(),
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn note_known(&mut self, peer: PeerId) {
+        let now = std::time::Instant::now();
+        if self.known_peers.len() >= MAX_KNOWN_PEERS && !self.known_peers.contains_key(&peer) {
+            self.known_peers
+                .retain(|_, seen| now.duration_since(*seen) < KNOWN_PEER_TTL);
+            if self.known_peers.len() >= MAX_KNOWN_PEERS {
+                return;
+            }
+        }
+        self.known_peers.insert(peer, now);
+    }
+
+    /// The answer of a closest-peers query: the peers found, the peers known from recent
+    /// connections (reachable or not) and this one, closest first.
+    fn on_closest(&mut self, id: QueryId, key: Vec<u8>, peers: Vec<PeerId>) {
+        let Some(reply) = self.closest_queries.remove(&id) else {
+            return;
+        };
+        let target = kad::KBucketKey::new(key);
+        let now = std::time::Instant::now();
+        let mut all = peers;
+        all.extend(
+            self.known_peers
+                .iter()
+                .filter(|(_, seen)| now.duration_since(**seen) < KNOWN_PEER_TTL)
+                .map(|(peer, _)| *peer),
+        );
+        all.push(self.local_peer_id());
+        all.sort_by_key(|peer| kad::KBucketKey::from(*peer).distance(&target));
+        all.dedup();
+        all.truncate(kad::K_VALUE.get());
+        let _ = reply.send(Ok(all));
+    }
+
     fn on_kad(&mut self, event: kad::Event) {
         match event {
             kad::Event::InboundRequest { request } => match request {
@@ -715,6 +837,15 @@ impl EventLoop {
                     }
                 }
                 QueryResult::GetProviders(result) => self.on_providers(id, result, step.last),
+                QueryResult::GetClosestPeers(result) => {
+                    let (key, peers) = match result {
+                        Ok(ok) => (ok.key, ok.peers),
+                        // A timeout still found some peers: the best known so far.
+                        Err(kad::GetClosestPeersError::Timeout { key, peers }) => (key, peers),
+                    };
+                    let peers = peers.into_iter().map(|info| info.peer_id).collect();
+                    self.on_closest(id, key, peers);
+                }
                 _ => {}
             },
             _ => {}

@@ -33,9 +33,11 @@ use libp2p::kad::{Mode, RecordKey};
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
+pub use behaviour::NAME_REQUEST_TIMEOUT;
 pub use behaviour::{MAX_DHT_RECORDS, MAX_PROVIDED_FEEDS};
+pub use event_loop::KNOWN_PEER_TTL;
 pub use libp2p;
-pub use protocol::{FetchRequest, FetchResponse, Topic};
+pub use protocol::{FetchRequest, FetchResponse, NameRequest, NameResponse, Topic};
 
 /// Capacity of the command channel into the swarm task.
 pub const COMMAND_QUEUE: usize = 1024;
@@ -167,6 +169,15 @@ pub enum NetEvent {
         /// Where the answer goes.
         reply: oneshot::Sender<FetchResponse>,
     },
+    /// A name-registry request to answer; dropping `reply` refuses it.
+    Names {
+        /// The peer asking.
+        peer: PeerId,
+        /// What it asks.
+        request: NameRequest,
+        /// Where the answer goes.
+        reply: oneshot::Sender<NameResponse>,
+    },
     /// A connection to a new peer was established.
     PeerConnected(PeerId),
     /// The last connection to a peer closed.
@@ -205,6 +216,12 @@ pub(crate) enum Command {
         oneshot::Sender<Result<FetchResponse, NetError>>,
     ),
     MeshPeers(IdentTopic, oneshot::Sender<Vec<PeerId>>),
+    Names(
+        PeerId,
+        NameRequest,
+        oneshot::Sender<Result<NameResponse, NetError>>,
+    ),
+    ClosestPeers(Vec<u8>, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
     DenyPeers(Vec<PeerId>, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
     AllowPeers(Vec<PeerId>, oneshot::Sender<Vec<PeerId>>),
     AllowAll(oneshot::Sender<Vec<PeerId>>),
@@ -373,6 +390,22 @@ impl NetHandle {
         request: FetchRequest,
     ) -> Result<FetchResponse, NetError> {
         self.ask(|r| Command::Fetch(peer, request, r)).await?
+    }
+
+    /// Sends a name-registry request and waits for the answer (unverified: check any claim
+    /// in it).
+    pub async fn name_request(
+        &self,
+        peer: PeerId,
+        request: NameRequest,
+    ) -> Result<NameResponse, NetError> {
+        self.ask(|r| Command::Names(peer, request, r)).await?
+    }
+
+    /// The peers closest to a DHT key, this peer included if it is among them, closest
+    /// first (a DHT query: up to 20 remote peers).
+    pub async fn closest_peers(&self, key: Vec<u8>) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::ClosestPeers(key, r)).await?
     }
 
     /// Peers in our gossip mesh for `author`'s topic.

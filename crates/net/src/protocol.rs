@@ -19,6 +19,64 @@ pub const PROVIDER_KEY_PREFIX: &[u8] = b"/kith/feed/1/";
 /// Prefix of gossip topic names.
 pub const TOPIC_PREFIX: &str = "k1/";
 
+/// Request-response protocol of the name registry.
+pub const NAMES_PROTOCOL: StreamProtocol = StreamProtocol::new("/kith/names/1.0.0");
+/// Largest name request or response on the wire (a claim is well under 1 KiB).
+pub const MAX_NAME_MESSAGE_BYTES: u64 = 4 * 1024;
+
+/// A request of `/kith/names/1.0.0`, to a replica of a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NameRequest {
+    /// Store this signed claim if the name is free here (atomic check-and-insert).
+    Claim {
+        /// The claim envelope (`kith_proto::names::NameClaim`).
+        #[serde(with = "serde_bytes")]
+        claim: Vec<u8>,
+    },
+    /// The claim held here for a normalized name.
+    Lookup {
+        /// The normalized name.
+        name: String,
+    },
+    /// Remove the owner's claim (a signed release).
+    Release {
+        /// The release envelope (`kith_proto::names::NameRelease`).
+        #[serde(with = "serde_bytes")]
+        release: Vec<u8>,
+    },
+}
+
+/// The answer of a replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NameResponse {
+    /// The claim is stored here (now, or it already was, by the same owner).
+    Accepted,
+    /// Another owner's claim is stored here.
+    Taken {
+        /// That claim's envelope.
+        #[serde(with = "serde_bytes")]
+        claim: Vec<u8>,
+    },
+    /// The claim held here.
+    Found {
+        /// The claim's envelope.
+        #[serde(with = "serde_bytes")]
+        claim: Vec<u8>,
+    },
+    /// No claim of the name is held here.
+    NotFound,
+    /// The release was applied (`removed`: a claim was removed).
+    Released {
+        /// Whether a claim was removed.
+        removed: bool,
+    },
+    /// The request was refused (invalid claim or release, name rules, …).
+    Refused {
+        /// Why, for people.
+        reason: String,
+    },
+}
+
 /// Most entries one fetch response carries.
 pub const MAX_FETCH_ENTRIES: u32 = 512;
 /// Most ids one `Ids` request may name.

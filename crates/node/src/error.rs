@@ -75,6 +75,29 @@ pub enum NodeError {
         /// The limit (`kith_node::MAX_BRIDGES`).
         limit: usize,
     },
+    /// The name is held by another author.
+    #[error("the name `{name}` is taken by {owner}; choose another")]
+    NameTaken {
+        /// The normalized name.
+        name: String,
+        /// Its owner.
+        owner: kith_proto::AuthorId,
+    },
+    /// Too few of a name's replicas answered (or accepted) for the quorum.
+    #[error(
+        "only {reached} of the {needed} replicas needed answered for `{name}` ({replicas} \
+         found); the network around this name is too small or partitioned, try again later"
+    )]
+    NameQuorum {
+        /// The normalized name.
+        name: String,
+        /// Replicas that accepted (claim) or answered (lookup).
+        reached: usize,
+        /// The quorum (W or R).
+        needed: usize,
+        /// Replicas found.
+        replicas: usize,
+    },
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Stopped,

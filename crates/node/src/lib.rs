@@ -21,6 +21,7 @@
 
 mod bridge;
 mod error;
+mod names;
 mod node;
 mod profile;
 mod reach;
@@ -34,6 +35,7 @@ pub use bridge::{
 pub use error::NodeError;
 pub use kith_feeds::PollConfig;
 pub use kith_net::MAX_DENIED_PEERS;
+pub use names::{ClaimedName, NameQuorum};
 pub use node::{
     EVENT_BROADCAST_CAPACITY, HEAD_ANNOUNCE_DELAY, HeadLookup, MAX_APPENDS_IN_FLIGHT,
     MAX_CATCH_UPS, MAX_FOLLOWS, MAX_HEAD_LOOKUPS, Node, NodeConfig, NodeEvent, NodeStatus,

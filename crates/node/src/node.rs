@@ -72,6 +72,12 @@ pub struct NodeConfig {
     /// How bridges poll their feeds; `None` takes the profile's default (every 30 minutes,
     /// at most once a minute; every second in the test profile).
     pub bridge_poll: Option<kith_feeds::PollConfig>,
+    /// Replica set size and quorums of the name registry; `None` takes N = 5, W = R = 3.
+    /// Every peer of a network must use the same values.
+    pub name_quorum: Option<crate::names::NameQuorum>,
+    /// How often held name claims are handed to their current replicas; `None` takes the
+    /// profile's default (10 minutes; 5 seconds in the test profile).
+    pub name_replication: Option<Duration>,
 }
 
 /// Something API clients want to hear about.
@@ -187,6 +193,8 @@ pub(crate) struct Inner {
     pub(crate) tag_topics: std::sync::RwLock<std::collections::HashMap<String, String>>,
     /// Whether the public timeline is on.
     pub(crate) public_on: AtomicBool,
+    /// Replica set size and quorums of the name registry.
+    pub(crate) name_quorum: crate::names::NameQuorum,
     /// Per-author bound on entries from inbox, tag and public topics.
     pub(crate) rate_limiter: std::sync::Mutex<crate::reach::RateLimiter>,
     /// Set once the start-up catch-up of our own feed is over: posting waits for it, so a
@@ -282,6 +290,8 @@ impl Node {
                 .await
                 .map_err(|_| NodeError::Stopped)??;
         }
+        let name_quorum = config.name_quorum.unwrap_or_default();
+        name_quorum.check()?;
         let store_blocked: HashSet<AuthorId> = store.blocked()?.into_iter().collect();
         let store_public = store.public_timeline_enabled()?;
         let followed_tags = store.followed_tags()?;
@@ -315,6 +325,7 @@ impl Node {
                 tag_topics: Default::default(),
                 public_on: AtomicBool::new(store_public),
                 rate_limiter: Default::default(),
+                name_quorum,
                 last_heard: std::sync::Mutex::new(std::collections::HashMap::new()),
                 self_synced: watch::channel(false).0,
                 stop,
@@ -377,6 +388,11 @@ impl Node {
             _ => Duration::from_secs(300),
         });
         crate::resync::spawn(&node, interval);
+        let replication = config.name_replication.unwrap_or(match config.profile {
+            Profile::Test => Duration::from_secs(5),
+            _ => crate::names::REPLICATION_INTERVAL,
+        });
+        crate::names::spawn_replication(&node, replication);
         crate::bridge::resume(&node);
         Ok(node)
     }
@@ -771,6 +787,19 @@ impl Node {
                             let _ = reply.send(response);
                         }
                         Err(e) => debug!("cannot answer fetch from {peer}: {e}"),
+                    });
+                }
+                NetEvent::Names {
+                    peer,
+                    request,
+                    reply,
+                } => {
+                    let store = self.inner.store.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let response = crate::names::serve(&store, request);
+                        if reply.send(response).is_err() {
+                            debug!("name request from {peer} gave up");
+                        }
                     });
                 }
                 NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {}

@@ -13,6 +13,7 @@
 //! | [`chain`] | how an entry relates to a feed's head; fork proofs |
 //! | [`head`] | signed feed-head records and their DHT key |
 //! | [`limits`] | every size and time limit of the protocol |
+//! | [`names`] | usernames: normalization, signed claims and releases, their DHT key |
 //! | [`permalink`] | `kith:<cid>` and `kith:<did>/<seq>` |
 //! | [`text`] | mentions and hashtags read from a post's text |
 //!
@@ -28,6 +29,7 @@ pub mod entry;
 pub mod head;
 pub mod identity;
 pub mod limits;
+pub mod names;
 pub mod permalink;
 pub mod text;
 

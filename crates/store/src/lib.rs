@@ -16,10 +16,12 @@
 //! | `tables` | table definitions and key layouts (`docs/ARCHITECTURE.md` §Tables) |
 //! | `writer` | the writer thread and the append logic |
 //! | `read` | queries over snapshots |
+//! | `names` | the name registry's claims (`names_v1`) |
 //!
 //! Durability: every commit is `Durability::Immediate` with two-phase commit and quick
 //! repair. See `docs/ARCHITECTURE.md` §Durability for why.
 
+mod names;
 mod read;
 mod tables;
 mod writer;
@@ -33,6 +35,7 @@ use std::time::Duration;
 use kith_proto::{AuthorId, EntryError, VerifiedEntry, validate_batch};
 use redb::{Database, ReadableDatabase};
 
+pub use names::ClaimOutcome;
 pub use read::{EntryState, HeadInfo, HomeCursor, HomePage, ReactionCount};
 pub use writer::{AppendError, AppendOutcome};
 
@@ -270,6 +273,14 @@ pub(crate) enum Request {
         author: AuthorId,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    ClaimName {
+        claim: kith_proto::names::NameClaim,
+        reply: oneshot::Sender<Result<ClaimOutcome, StoreError>>,
+    },
+    ReleaseName {
+        release: kith_proto::names::NameRelease,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
 }
 
 impl Request {
@@ -280,14 +291,20 @@ impl Request {
             Request::AddLocal { .. }
             | Request::SetFlag { .. }
             | Request::PutBlob { .. }
-            | Request::Set { .. } => true,
+            | Request::Set { .. }
+            | Request::ClaimName { .. }
+            | Request::ReleaseName { .. } => true,
         }
     }
 
     fn weight(&self) -> usize {
         match self {
             Request::Append { entries, .. } => entries.len(),
-            Request::AddLocal { .. } | Request::SetFlag { .. } | Request::Set { .. } => 1,
+            Request::AddLocal { .. }
+            | Request::SetFlag { .. }
+            | Request::Set { .. }
+            | Request::ClaimName { .. }
+            | Request::ReleaseName { .. } => 1,
             Request::PutBlob { pieces, .. } => pieces.len(),
         }
     }

@@ -78,6 +78,16 @@ pub(crate) const FOLLOWED_TAGS: TableDefinition<'static, &str, ()> =
 /// Top-level posts seen, newest last, for the public timeline: `ts ‖ id` → `()`. Bounded:
 /// the oldest rows go beyond [`crate::MAX_PUBLIC_ROWS`].
 pub(crate) const PUBLIC: TableDefinition<'static, &[u8], ()> = TableDefinition::new("public_v1");
+/// The name registry's replica state: normalized name → the envelope of the claim that holds
+/// it here (`kith_proto::names::NameClaim`, re-checked whenever read). The first valid claim
+/// of a name wins; a release by its owner removes it (see `crate::names`).
+pub(crate) const NAMES: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("names_v1");
+/// The newest release seen of each name: normalized name → `ts ‖ owner`. A claim by that
+/// owner signed at or before it is stale (a replay of a claim given up) and refused.
+pub(crate) const NAME_RELEASES: TableDefinition<'static, &str, &[u8]> =
+    TableDefinition::new("name_releases_v1");
+/// The name of [`NAMES`], for errors.
+pub(crate) const NAMES_NAME: &str = "names_v1";
 /// Store metadata: `schema` → layout version, `revision` → count of changes.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
 

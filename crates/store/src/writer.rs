@@ -152,16 +152,22 @@ enum Work {
     SetFlag(AuthorFlag, AuthorId, bool),
     PutBlob(Vec<(ContentId, Vec<u8>)>),
     Set(Setting),
+    ClaimName(kith_proto::names::NameClaim),
+    ReleaseName(kith_proto::names::NameRelease),
 }
 
 enum Done {
     Append(Vec<AppendResult>),
     Unit,
+    Claim(crate::ClaimOutcome),
+    Released(bool),
 }
 
 enum Reply {
     Append(oneshot::Sender<Result<Vec<AppendResult>, StoreError>>),
     Unit(oneshot::Sender<Result<(), StoreError>>),
+    Claim(oneshot::Sender<Result<crate::ClaimOutcome, StoreError>>),
+    Released(oneshot::Sender<Result<bool, StoreError>>),
 }
 
 /// The writer loop: runs until every [`crate::Store`] handle is gone.
@@ -255,6 +261,10 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
             } => (Work::SetFlag(flag, author, on), Reply::Unit(reply)),
             Request::PutBlob { pieces, reply } => (Work::PutBlob(pieces), Reply::Unit(reply)),
             Request::Set { setting, reply } => (Work::Set(setting), Reply::Unit(reply)),
+            Request::ClaimName { claim, reply } => (Work::ClaimName(claim), Reply::Claim(reply)),
+            Request::ReleaseName { release, reply } => {
+                (Work::ReleaseName(release), Reply::Released(reply))
+            }
         })
         .unzip();
     let outcome = (|| -> Result<Vec<Done>, StoreError> {
@@ -293,6 +303,20 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                         tx.changes += 1;
                         Done::Unit
                     }
+                    Work::ClaimName(claim) => {
+                        let outcome =
+                            crate::names::claim(&mut tx.names, &tx.name_releases, &claim)?;
+                        if outcome == crate::ClaimOutcome::Accepted {
+                            tx.changes += 1;
+                        }
+                        Done::Claim(outcome)
+                    }
+                    Work::ReleaseName(release) => {
+                        let removed =
+                            crate::names::release(&mut tx.names, &mut tx.name_releases, &release)?;
+                        tx.changes += u64::from(removed);
+                        Done::Released(removed)
+                    }
                     Work::PutBlob(pieces) => {
                         for (id, bytes) in pieces {
                             tx.blobs.insert(id.digest().as_slice(), bytes.as_slice())?;
@@ -316,6 +340,10 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                         drop(sender.send(Ok(results)))
                     }
                     (Reply::Unit(sender), Done::Unit) => drop(sender.send(Ok(()))),
+                    (Reply::Claim(sender), Done::Claim(outcome)) => drop(sender.send(Ok(outcome))),
+                    (Reply::Released(sender), Done::Released(removed)) => {
+                        drop(sender.send(Ok(removed)))
+                    }
                     // Work and replies are built pairwise above; the kinds always match.
                     _ => unreachable!("reply and work kinds differ"),
                 }
@@ -332,6 +360,8 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                 match reply {
                     Reply::Append(sender) => drop(sender.send(Err(error))),
                     Reply::Unit(sender) => drop(sender.send(Err(error))),
+                    Reply::Claim(sender) => drop(sender.send(Err(error))),
+                    Reply::Released(sender) => drop(sender.send(Err(error))),
                 }
             }
             false
@@ -365,6 +395,8 @@ struct Tx<'t> {
     tagged: Table<'t, &'static [u8], ()>,
     followed_tags: Table<'t, &'static str, ()>,
     public: Table<'t, &'static [u8], ()>,
+    names: Table<'t, &'static str, &'static [u8]>,
+    name_releases: Table<'t, &'static str, &'static [u8]>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -410,6 +442,8 @@ impl<'t> Tx<'t> {
             tagged: txn.open_table(TAGGED)?,
             followed_tags: txn.open_table(FOLLOWED_TAGS)?,
             public: txn.open_table(PUBLIC)?,
+            names: txn.open_table(NAMES)?,
+            name_releases: txn.open_table(NAME_RELEASES)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,

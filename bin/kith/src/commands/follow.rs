@@ -13,7 +13,12 @@ pub(super) fn run(context: &Context, args: &ClientArgs, did: &str, follow: bool)
     if did.starts_with('#') {
         return tag(context, args, did, follow);
     }
-    let author = parse_did(did)?.to_did();
+    // A username stands for the did the registry gives.
+    let author = if did.starts_with("did:") {
+        parse_did(did)?.to_did()
+    } else {
+        super::names::owner_of(context, args, did)?
+    };
     let client = connect(context, args)?;
     let entry: EntryObject = if follow {
         client.post(

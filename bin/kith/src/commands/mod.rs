@@ -8,6 +8,7 @@ mod entries;
 mod follow;
 mod id;
 mod init;
+mod names;
 mod node;
 mod post;
 mod social;
@@ -15,7 +16,7 @@ mod social;
 use anyhow::{Result, anyhow};
 use kith_proto::AuthorId;
 
-use crate::cli::{Cli, ClientArgs, Command, PeersArgs, PeersCommand, ProfileCommand};
+use crate::cli::{Cli, ClientArgs, Command, NameCommand, PeersArgs, PeersCommand, ProfileCommand};
 use crate::client::Client;
 use crate::output::Output;
 use crate::repo::Repo;
@@ -133,6 +134,17 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             limit,
             cursor.as_deref(),
         ),
+        Command::Name { command } => match command {
+            NameCommand::Claim { name, client } => {
+                names::run(&context, &client, names::NameAction::Claim, &name)
+            }
+            NameCommand::Lookup { name, client } => {
+                names::run(&context, &client, names::NameAction::Lookup, &name)
+            }
+            NameCommand::Release { name, client } => {
+                names::run(&context, &client, names::NameAction::Release, &name)
+            }
+        },
         Command::Profile { command } => match command {
             ProfileCommand::Set {
                 name,

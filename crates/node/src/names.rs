@@ -1,0 +1,421 @@
+//! The name registry: unique usernames, claimed by quorum at the peers closest to the name.
+//!
+//! A name's **replica set** is the [`NameQuorum::n`] peers closest (Kademlia XOR distance)
+//! to `name_key(name)`, this peer included if it is among them. Each replica does an atomic
+//! check-and-insert (the store's `claim_name`): the first valid claim of a name wins there.
+//!
+//! * **Claim**: sent to every replica at once; it succeeds when at least `w` accept. With
+//!   fewer, the claim is withdrawn (a signed release to those that accepted, best effort)
+//!   and reported as failed, never as success.
+//! * **Lookup**: asks every replica, needs at least `r` answers, and returns the claim held
+//!   by a majority of those that answered; replicas that answered "not found" are sent that
+//!   claim (read repair).
+//! * **Re-replication**: every so often each peer sends the claims it holds to the current
+//!   replica set of each name, so a name survives its replicas leaving and newcomers that
+//!   became closer learn it.
+//!
+//! With `w + r > n`, any read quorum meets any write quorum, and with `w > n / 2` two
+//! claims of one name cannot both reach a write quorum of the same replica set: the
+//! guarantee and its limits are in `docs/PROTOCOL.md` §Names.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use kith_net::libp2p::PeerId;
+use kith_net::{NameRequest, NameResponse};
+use kith_proto::names::{NameClaim, NameRelease, name_key, normalize_name};
+use kith_store::{ClaimOutcome, Store};
+use tracing::debug;
+
+use crate::NodeError;
+use crate::node::{Node, now_ms};
+
+/// Replica set size and quorums of the name registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameQuorum {
+    /// Replicas per name (the peers closest to its key).
+    pub n: usize,
+    /// Replicas that must accept a claim.
+    pub w: usize,
+    /// Replicas that must answer a lookup.
+    pub r: usize,
+}
+
+impl Default for NameQuorum {
+    /// N = 5, W = R = 3: any two write quorums overlap (W > N/2), every read meets the
+    /// last write (W + R > N), and two of five replicas may be away for claims and
+    /// lookups to go on.
+    fn default() -> Self {
+        Self { n: 5, w: 3, r: 3 }
+    }
+}
+
+impl NameQuorum {
+    /// Checks the rules that make the registry consistent.
+    pub fn check(&self) -> Result<(), NodeError> {
+        if self.n == 0 || self.w > self.n || self.r > self.n {
+            return Err(NodeError::Config(format!(
+                "name quorum N={} W={} R={}: W and R must be between 1 and N",
+                self.n, self.w, self.r
+            )));
+        }
+        if 2 * self.w <= self.n || self.w + self.r <= self.n {
+            return Err(NodeError::Config(format!(
+                "name quorum N={} W={} R={}: need W > N/2 and W + R > N",
+                self.n, self.w, self.r
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A successful claim.
+#[derive(Debug, Clone)]
+pub struct ClaimedName {
+    /// The claim now held by the replicas.
+    pub claim: NameClaim,
+    /// Replicas that accepted it.
+    pub accepted: usize,
+    /// Replicas asked.
+    pub replicas: usize,
+}
+
+/// How long re-replication waits between sweeps (the test profile: 5 s).
+pub(crate) const REPLICATION_INTERVAL: Duration = Duration::from_secs(600);
+/// Claims handed over per sweep.
+const REPLICATION_BATCH: usize = 256;
+
+fn invalid_name(error: kith_proto::names::NameError) -> NodeError {
+    NodeError::Invalid(error.to_string())
+}
+
+/// Answers a name request from a peer (run off the async threads: it may write).
+pub(crate) fn serve(store: &Store, request: NameRequest) -> NameResponse {
+    let refused = |reason: String| NameResponse::Refused { reason };
+    match request {
+        NameRequest::Claim { claim } => match NameClaim::decode(&claim, now_ms()) {
+            Ok(claim) => match store.claim_name(&claim) {
+                Ok(ClaimOutcome::Accepted | ClaimOutcome::AlreadyHeld) => NameResponse::Accepted,
+                Ok(ClaimOutcome::Taken(existing)) => NameResponse::Taken {
+                    claim: existing.encode().to_vec(),
+                },
+                Ok(ClaimOutcome::Stale) => {
+                    refused("the owner released this name after signing this claim".into())
+                }
+                Err(e) => refused(format!("store: {e}")),
+            },
+            Err(e) => refused(e.to_string()),
+        },
+        NameRequest::Lookup { name } => match normalize_name(&name) {
+            Ok(normal) if normal == name => match store.name_claim(&name) {
+                Ok(Some(claim)) => NameResponse::Found {
+                    claim: claim.encode().to_vec(),
+                },
+                Ok(None) => NameResponse::NotFound,
+                Err(e) => refused(format!("store: {e}")),
+            },
+            Ok(_) => refused("the name is not normalized".into()),
+            Err(e) => refused(e.to_string()),
+        },
+        NameRequest::Release { release } => match NameRelease::decode(&release, now_ms()) {
+            Ok(release) => match store.release_name(&release) {
+                Ok(removed) => NameResponse::Released { removed },
+                Err(e) => refused(format!("store: {e}")),
+            },
+            Err(e) => refused(e.to_string()),
+        },
+    }
+}
+
+impl Node {
+    /// The replica set of a normalized name: the N peers closest to its key, closest first.
+    async fn replicas(&self, name: &str) -> Result<Vec<PeerId>, NodeError> {
+        let mut peers = self
+            .inner
+            .net
+            .closest_peers(name_key(name).to_vec())
+            .await?;
+        peers.truncate(self.inner.name_quorum.n);
+        Ok(peers)
+    }
+
+    /// The replica set of a name as this node sees it now: peer ids, closest first (for
+    /// diagnostics and tests).
+    pub async fn name_replicas(&self, name: &str) -> Result<Vec<String>, NodeError> {
+        let name = normalize_name(name).map_err(invalid_name)?;
+        Ok(self
+            .replicas(&name)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
+    }
+
+    /// Sends `request` to `peer`, or answers it here when `peer` is this node.
+    async fn ask_replica(&self, peer: PeerId, request: NameRequest) -> Option<NameResponse> {
+        if peer == self.inner.net.peer_id() {
+            let store = self.inner.store.clone();
+            return tokio::task::spawn_blocking(move || serve(&store, request))
+                .await
+                .ok();
+        }
+        match self.inner.net.name_request(peer, request).await {
+            Ok(response) => Some(response),
+            Err(e) => {
+                debug!("name request to {peer} failed: {e}");
+                None
+            }
+        }
+    }
+
+    /// Claims a username for the hosted identity. Succeeds only when a write quorum of the
+    /// name's replicas accepted the claim; otherwise what was accepted is withdrawn and the
+    /// error says why (taken by someone, or too few replicas reachable).
+    pub async fn claim_name(&self, name: &str) -> Result<ClaimedName, NodeError> {
+        let name = normalize_name(name).map_err(invalid_name)?;
+        let keypair = self.inner.keypair.clone();
+        let signed = name.clone();
+        // The proof of work takes a few tens of milliseconds: off the async threads.
+        let claim =
+            tokio::task::spawn_blocking(move || NameClaim::sign(&keypair, &signed, now_ms()))
+                .await
+                .map_err(|_| NodeError::Stopped)?
+                .map_err(invalid_name)?;
+        let replicas = self.replicas(&name).await?;
+        let request = NameRequest::Claim {
+            claim: claim.encode().to_vec(),
+        };
+        let quorum = self.inner.name_quorum;
+        // Replicas are asked one at a time, closest first: every claimant goes through the
+        // same first reachable replica, whose check-and-insert lets exactly one of them on
+        // (concurrent claims asked in parallel could split the replicas with nobody
+        // reaching W). An unreachable replica is skipped; "taken" ends the claim.
+        let mut accepted_by = Vec::new();
+        let mut taken: Option<NameClaim> = None;
+        let mut rest = replicas.iter();
+        for peer in rest.by_ref() {
+            match self.ask_replica(*peer, request.clone()).await {
+                Some(NameResponse::Accepted) => {
+                    accepted_by.push(*peer);
+                    if accepted_by.len() >= quorum.w {
+                        break;
+                    }
+                }
+                Some(NameResponse::Taken { claim }) => {
+                    // Only a valid claim by someone else counts as "taken".
+                    if let Ok(other) = NameClaim::decode(&claim, now_ms())
+                        && other.name() == name
+                        && other.owner() != self.inner.author
+                    {
+                        taken = Some(other);
+                        break;
+                    }
+                }
+                Some(other) => debug!("replica {peer} answered a claim with {other:?}"),
+                None => {}
+            }
+        }
+        if accepted_by.len() >= quorum.w {
+            // The other replicas get it too, in the background (more copies survive churn).
+            let remaining: Vec<PeerId> = rest.copied().collect();
+            if !remaining.is_empty() {
+                let node = self.clone();
+                let request = request.clone();
+                tokio::spawn(async move {
+                    join_all(
+                        remaining
+                            .iter()
+                            .map(|peer| node.ask_replica(*peer, request.clone())),
+                    )
+                    .await;
+                });
+            }
+            return Ok(ClaimedName {
+                claim,
+                accepted: accepted_by.len(),
+                replicas: replicas.len(),
+            });
+        }
+        // Not claimed: withdraw what was accepted, so the name is not half-taken.
+        self.withdraw(&name, &accepted_by).await;
+        match taken {
+            Some(other) => Err(NodeError::NameTaken {
+                name,
+                owner: other.owner(),
+            }),
+            None => Err(NodeError::NameQuorum {
+                name,
+                reached: accepted_by.len(),
+                needed: quorum.w,
+                replicas: replicas.len(),
+            }),
+        }
+    }
+
+    async fn withdraw(&self, name: &str, replicas: &[PeerId]) {
+        if replicas.is_empty() {
+            return;
+        }
+        let Ok(release) = NameRelease::sign(&self.inner.keypair, name, now_ms()) else {
+            return;
+        };
+        let request = NameRequest::Release {
+            release: release.encode().to_vec(),
+        };
+        join_all(
+            replicas
+                .iter()
+                .map(|peer| self.ask_replica(*peer, request.clone())),
+        )
+        .await;
+    }
+
+    /// Looks a name up: the claim held by a majority of the replicas that answered (at
+    /// least R of them must answer); `None` when that majority holds none.
+    pub async fn lookup_name(&self, name: &str) -> Result<Option<NameClaim>, NodeError> {
+        let name = normalize_name(name).map_err(invalid_name)?;
+        let replicas = self.replicas(&name).await?;
+        let request = NameRequest::Lookup { name: name.clone() };
+        let answers = join_all(
+            replicas
+                .iter()
+                .map(|peer| self.ask_replica(*peer, request.clone())),
+        )
+        .await;
+        // Tally valid answers: a claim (by owner) or "none".
+        let mut answered = 0usize;
+        let mut none: Vec<PeerId> = Vec::new();
+        let mut tally: Vec<(NameClaim, usize)> = Vec::new();
+        for (peer, answer) in replicas.iter().zip(answers) {
+            match answer {
+                Some(NameResponse::NotFound) => {
+                    answered += 1;
+                    none.push(*peer);
+                }
+                Some(NameResponse::Found { claim }) => {
+                    // A replica that answers with an invalid or foreign claim is ignored.
+                    let Ok(claim) = NameClaim::decode(&claim, now_ms()) else {
+                        continue;
+                    };
+                    if claim.name() != name {
+                        continue;
+                    }
+                    answered += 1;
+                    match tally.iter_mut().find(|(c, _)| c.owner() == claim.owner()) {
+                        Some((_, count)) => *count += 1,
+                        None => tally.push((claim, 1)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        let quorum = self.inner.name_quorum;
+        if answered < quorum.r {
+            return Err(NodeError::NameQuorum {
+                name,
+                reached: answered,
+                needed: quorum.r,
+                replicas: replicas.len(),
+            });
+        }
+        let Some((claim, count)) = tally.into_iter().max_by_key(|(_, count)| *count) else {
+            return Ok(None);
+        };
+        if 2 * count <= answered {
+            // No majority holds it (a failed claim not yet withdrawn, or a split).
+            return Ok(None);
+        }
+        // Read repair: replicas that lack it get it (their check-and-insert decides).
+        if !none.is_empty() {
+            let node = self.clone();
+            let request = NameRequest::Claim {
+                claim: claim.encode().to_vec(),
+            };
+            tokio::spawn(async move {
+                join_all(
+                    none.iter()
+                        .map(|peer| node.ask_replica(*peer, request.clone())),
+                )
+                .await;
+            });
+        }
+        Ok(Some(claim))
+    }
+
+    /// Releases a name held by the hosted identity at every replica that holds it.
+    /// Returns how many replicas removed it.
+    pub async fn release_name(&self, name: &str) -> Result<usize, NodeError> {
+        let name = normalize_name(name).map_err(invalid_name)?;
+        let release =
+            NameRelease::sign(&self.inner.keypair, &name, now_ms()).map_err(invalid_name)?;
+        let replicas = self.replicas(&name).await?;
+        let request = NameRequest::Release {
+            release: release.encode().to_vec(),
+        };
+        let answers = join_all(
+            replicas
+                .iter()
+                .map(|peer| self.ask_replica(*peer, request.clone())),
+        )
+        .await;
+        Ok(answers
+            .iter()
+            .filter(|a| matches!(a, Some(NameResponse::Released { removed: true })))
+            .count())
+    }
+
+    /// One re-replication sweep: every claim held here is offered to its current replicas.
+    pub(crate) async fn replicate_names(&self) {
+        let mut after: Option<String> = None;
+        loop {
+            let page = match self
+                .inner
+                .store
+                .name_claims(after.as_deref(), REPLICATION_BATCH)
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    debug!("cannot read names to replicate: {e}");
+                    return;
+                }
+            };
+            let Some(last) = page.last() else {
+                return;
+            };
+            after = Some(last.name().to_owned());
+            for claim in &page {
+                let Ok(replicas) = self.replicas(claim.name()).await else {
+                    continue;
+                };
+                let request = NameRequest::Claim {
+                    claim: claim.encode().to_vec(),
+                };
+                let me = self.inner.net.peer_id();
+                join_all(
+                    replicas
+                        .iter()
+                        .filter(|peer| **peer != me)
+                        .map(|peer| self.ask_replica(*peer, request.clone())),
+                )
+                .await;
+            }
+            if page.len() < REPLICATION_BATCH {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs re-replication sweeps until the node stops.
+pub(crate) fn spawn_replication(node: &Node, every: Duration) {
+    let node = node.clone();
+    tokio::spawn(async move {
+        let mut stop = node.inner.stop.subscribe();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => node.replicate_names().await,
+                _ = stop.changed() => return,
+            }
+        }
+    });
+}
