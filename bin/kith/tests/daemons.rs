@@ -249,6 +249,14 @@ fn a_name_claimed_on_one_peer_can_be_followed_from_another() {
     wait_for("alice's post on B", DELIVERY_DEADLINE, || {
         b.timeline_has(&id)
     });
+    // The profile shows the name, on A and on B.
+    assert_eq!(a.sandbox.json(&["profile", "get"])["username"], "alice");
+    wait_for("alice's profile on B", DELIVERY_DEADLINE, || {
+        let shown = b.sandbox.kith(&["--json", "profile", "get", &a.did]);
+        shown.status.success()
+            && serde_json::from_slice::<serde_json::Value>(&shown.stdout)
+                .is_ok_and(|p| p["username"] == "alice")
+    });
     // Bad names are explained before anything is sent.
     let error = b.sandbox.fails(&["name", "claim", "x"]);
     assert!(error.contains("`x`"), "{error}");
@@ -256,6 +264,10 @@ fn a_name_claimed_on_one_peer_can_be_followed_from_another() {
     assert!(error.contains("nobody holds"), "{error}");
     // Released, it can be claimed again.
     a.sandbox.json(&["name", "release", "alice"]);
+    assert_eq!(
+        a.sandbox.json(&["profile", "get"])["username"],
+        serde_json::Value::Null
+    );
     let reclaimed = c.sandbox.json(&["name", "claim", "alice"]);
     assert_eq!(reclaimed["owner"], c.did.as_str());
 }

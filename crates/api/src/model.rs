@@ -235,6 +235,10 @@ pub struct ProfileObject {
     /// without the API token); empty from daemons before Atom feeds.
     #[serde(default)]
     pub atom: String,
+    /// The username the author claimed in the name registry, as their profile states it
+    /// (confirm with `GET /api/v1/names/{username}`); `null` if none.
+    #[serde(default)]
+    pub username: Option<String>,
 }
 
 /// `POST /api/v1/blocks` and `POST /api/v1/mutes` request body.

@@ -561,7 +561,12 @@ async fn set_profile(
     let avatar = avatar.as_deref().map(parse_id).transpose()?;
     state
         .node
-        .set_profile(kith_node::ProfileUpdate { name, bio, avatar })
+        .set_profile(kith_node::ProfileUpdate {
+            name,
+            bio,
+            avatar,
+            username: None,
+        })
         .await?;
     let author = state.node.author();
     let shown = read_store(&state, move |store| profile_object(store, &author)).await?;
@@ -591,7 +596,13 @@ fn profile_object(
     let Some(entry) = store.profile(author)? else {
         return Ok(None);
     };
-    let kith_proto::Body::Profile { name, bio, avatar } = entry.body() else {
+    let kith_proto::Body::Profile {
+        name,
+        bio,
+        avatar,
+        username,
+    } = entry.body()
+    else {
         return Ok(None);
     };
     let avatar_cached = match avatar {
@@ -607,6 +618,7 @@ fn profile_object(
         entry: entry.id().to_string(),
         ts: entry.ts(),
         atom: crate::atom::feed_path(author),
+        username: username.clone(),
     }))
 }
 

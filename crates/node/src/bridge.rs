@@ -504,6 +504,7 @@ impl Node {
                     name: Some(profile_name(&title, &url)),
                     bio: Some(cut(&url, MAX_BIO_BYTES).to_owned()),
                     avatar: None,
+                    username: None,
                 },
             )
             .await

@@ -216,6 +216,14 @@ impl Node {
             }
         }
         if accepted_by.len() >= quorum.w {
+            // The profile shows the name from now on.
+            let shown = crate::ProfileUpdate {
+                username: Some(Some(name.clone())),
+                ..Default::default()
+            };
+            if let Err(e) = self.set_profile(shown).await {
+                debug!("the profile does not show {name} yet: {e}");
+            }
             // The other replicas get it too, in the background (more copies survive churn).
             let remaining: Vec<PeerId> = rest.copied().collect();
             if !remaining.is_empty() {
@@ -358,10 +366,24 @@ impl Node {
                 .map(|peer| self.ask_replica(*peer, request.clone())),
         )
         .await;
-        Ok(answers
+        let released = answers
             .iter()
             .filter(|a| matches!(a, Some(NameResponse::Released { removed: true })))
-            .count())
+            .count();
+        // The profile stops showing it.
+        let shows_it = self.inner.store.profile(&self.inner.author)?.is_some_and(|p| {
+            matches!(p.body(), kith_proto::Body::Profile { username: Some(u), .. } if *u == name)
+        });
+        if shows_it {
+            let cleared = crate::ProfileUpdate {
+                username: Some(None),
+                ..Default::default()
+            };
+            if let Err(e) = self.set_profile(cleared).await {
+                debug!("the profile still shows {name}: {e}");
+            }
+        }
+        Ok(released)
     }
 
     /// One re-replication sweep: every claim held here is offered to its current replicas.

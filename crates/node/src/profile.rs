@@ -50,6 +50,9 @@ pub struct ProfileUpdate {
     pub bio: Option<String>,
     /// The id of an avatar blob already stored here ([`Node::add_blob`]).
     pub avatar: Option<ContentId>,
+    /// The registered username shown: `Some(None)` clears it (the node sets it when a
+    /// claim succeeds and clears it when the name is released).
+    pub username: Option<Option<String>>,
 }
 
 /// Called for every entry newly stored here: a profile's avatar is fetched now.
@@ -195,17 +198,22 @@ impl Node {
                 "blob {avatar} is not stored here; upload the image first"
             )));
         }
-        let (mut name, mut bio, mut avatar) = (None, None, None);
+        let (mut name, mut bio, mut avatar, mut username) = (None, None, None, None);
         if let Some(current) = self.inner.store.profile(&self.inner.author)?
             && let Body::Profile {
                 name: n,
                 bio: b,
                 avatar: a,
+                username: u,
             } = current.body()
         {
-            (name, bio, avatar) = (n.clone(), b.clone(), *a);
+            (name, bio, avatar, username) = (n.clone(), b.clone(), *a, u.clone());
         }
-        if update.name.is_none() && update.bio.is_none() && update.avatar.is_none() {
+        if update.name.is_none()
+            && update.bio.is_none()
+            && update.avatar.is_none()
+            && update.username.is_none()
+        {
             return Err(NodeError::Invalid(
                 "nothing to change: give a name, a bio or an avatar".into(),
             ));
@@ -214,6 +222,7 @@ impl Node {
             name: update.name.or(name),
             bio: update.bio.or(bio),
             avatar: update.avatar.or(avatar),
+            username: update.username.unwrap_or(username),
         })
         .await
     }

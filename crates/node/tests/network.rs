@@ -497,6 +497,7 @@ async fn a_profile_and_its_avatar_reach_a_follower_with_the_entry() {
             name: Some("Ada".into()),
             bio: Some("counts things".into()),
             avatar: Some(blob.id),
+            username: None,
         })
         .await
         .unwrap();
@@ -524,7 +525,7 @@ async fn a_profile_and_its_avatar_reach_a_follower_with_the_entry() {
     let current = a.store.profile(&a.author()).unwrap().unwrap();
     assert!(matches!(
         current.body(),
-        kith_proto::Body::Profile { name: Some(n), bio: Some(bio), avatar: Some(id) }
+        kith_proto::Body::Profile { name: Some(n), bio: Some(bio), avatar: Some(id), .. }
             if n == "Ada" && bio == "counts more things" && *id == blob.id
     ));
     // Not an image, or not stored: refused.

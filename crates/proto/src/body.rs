@@ -180,7 +180,8 @@ pub enum Body {
         /// The author no longer followed.
         subject: AuthorId,
     },
-    /// `profile`: `{name?, bio?, avatar?}`; each profile entry replaces the previous one.
+    /// `profile`: `{name?, bio?, avatar?, username?}`; each profile entry replaces the
+    /// previous one.
     Profile {
         /// Display name.
         name: Option<String>,
@@ -188,6 +189,9 @@ pub enum Body {
         bio: Option<String>,
         /// Content id of the avatar image blob.
         avatar: Option<ContentId>,
+        /// The username the author claimed in the name registry (`crate::names`), as the
+        /// author states it: readers confirm it with a registry lookup.
+        username: Option<String>,
     },
     /// The body of a kind this version does not know.
     Unknown,
@@ -287,6 +291,10 @@ impl Body {
                         ContentId::from_bytes(b).map_err(|_| BodyError::BadContentId("avatar"))
                     })
                     .transpose()?,
+                username: f
+                    .opt_text("username")?
+                    .map(|t| text_field("username", t, crate::names::MAX_USERNAME_BYTES))
+                    .transpose()?,
             },
             Kind::Other(_) => Body::Unknown,
         })
@@ -364,12 +372,18 @@ impl Body {
             Body::Follow { subject } | Body::Unfollow { subject } => MapBuilder::new()
                 .field("subject", Value::Bytes(subject.as_bytes()))
                 .finish(),
-            Body::Profile { name, bio, avatar } => {
+            Body::Profile {
+                name,
+                bio,
+                avatar,
+                username,
+            } => {
                 let avatar = avatar.as_ref().map(cid);
                 MapBuilder::new()
                     .optional("name", name.as_deref().map(Value::Text))
                     .optional("bio", bio.as_deref().map(Value::Text))
                     .optional("avatar", avatar.as_ref().map(|a| Value::Bytes(a)))
+                    .optional("username", username.as_deref().map(Value::Text))
                     .finish()
             }
             Body::Unknown => MapBuilder::new().finish(),
@@ -437,11 +451,13 @@ mod tests {
                 name: Some("Ada".into()),
                 bio: None,
                 avatar: Some(id),
+                username: Some("ada".into()),
             },
             Body::Profile {
                 name: None,
                 bio: None,
                 avatar: None,
+                username: None,
             },
         ];
         for body in bodies {

@@ -248,6 +248,7 @@ fn kind_and_body() -> impl Strategy<Value = (String, Vec<(String, Item)>, Body)>
                         name,
                         bio,
                         avatar: avatar.map(id),
+                        username: None,
                     },
                 )
             }),

@@ -388,6 +388,7 @@ fn feed_body(seq: u64, ids: &[ContentId]) -> (&'static str, Vec<u8>) {
                 name: Some("Ada".into()),
                 bio: Some("Writes the spec first.".into()),
                 avatar: Some(ContentId::of(b"avatar image bytes")),
+                username: None,
             }
             .encode(),
         ),
