@@ -257,6 +257,16 @@ fn a_name_claimed_on_one_peer_can_be_followed_from_another() {
             && serde_json::from_slice::<serde_json::Value>(&shown.stdout)
                 .is_ok_and(|p| p["username"] == "alice")
     });
+    // Posts get slugs unique per author; `kith:alice/<slug>` resolves on a stranger's peer.
+    assert_eq!(
+        post["id"],
+        a.sandbox.json(&["get", "kith:alice/hello-from-alice"])["id"]
+    );
+    let again = a.sandbox.json(&["post", "Hello, from Alice!"]);
+    let shown = a.sandbox.json(&["get", again["id"].as_str().unwrap()]);
+    assert_eq!(shown["slug"], "hello-from-alice-2");
+    let far = c.sandbox.json(&["get", "kith:alice/hello-from-alice-2"]);
+    assert_eq!(far["id"], again["id"]);
     // Bad names are explained before anything is sent.
     let error = b.sandbox.fails(&["name", "claim", "x"]);
     assert!(error.contains("`x`"), "{error}");

@@ -291,6 +291,7 @@ mod tests {
                 reposts: 0,
                 edited: false,
                 permalink: String::new(),
+                slug: None,
             },
             local: true,
         }

@@ -55,6 +55,11 @@ pub struct EntryObject {
     /// `GET /api/v1/resolve?link=…`, the web page `/p/<id>`).
     #[serde(default)]
     pub permalink: String,
+    /// A post's slug, unique among its author's posts (`kith:<username>/<slug>` and the web
+    /// path `/<username>/<slug>` resolve to it); `null` for other kinds or posts without
+    /// one.
+    #[serde(default)]
+    pub slug: Option<String>,
 }
 
 /// How many authors reacted to an entry with one reaction.
@@ -289,6 +294,10 @@ impl From<&Entry> for EntryObject {
             reposts: 0,
             edited: false,
             permalink: format!("kith:{}", entry.id()),
+            slug: match entry.body() {
+                Body::Post { .. } => kith_proto::text::post_slug(entry.body_bytes()),
+                _ => None,
+            },
         }
     }
 }

@@ -125,6 +125,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/health", get(health))
         // Permalink pages are for browsers and show only what authors published: no token.
         .route("/p/{*link}", get(permalink_page))
+        // `/<username>/<slug>`: a post by its slug (usernames never collide with the
+        // routes above: `p`, `api`, `feeds`, `health` are reserved names).
+        .route("/{user}/{slug}", get(slug_page))
         // Open: feed readers cannot send a token, and it shows only what the author published.
         .route("/feeds/{file}", get(crate::atom::feed))
         .merge(api)
@@ -693,7 +696,7 @@ async fn resolve_entry(
     state: &AppState,
     link: kith_proto::permalink::Permalink,
 ) -> Result<Result<EntryObject, ApiError>, ApiError> {
-    Ok(match state.node.resolve_link(link).await? {
+    Ok(match state.node.resolve_link(link.clone()).await? {
         kith_store::EntryState::Held(entry) => {
             let entry = *entry;
             Ok(read_store(state, move |store| decorate(store, &[entry]))
@@ -733,6 +736,14 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// `GET /<username>/<slug>`: the page of a post by its slug.
+async fn slug_page(
+    State(state): State<AppState>,
+    Path((user, slug)): Path<(String, String)>,
+) -> Response {
+    permalink_page(State(state), Path(format!("{user}/{slug}"))).await
 }
 
 /// `GET /p/<cid>` and `/p/<did>/<seq>`: a small HTML page of the entry, fetched from peers

@@ -1457,3 +1457,52 @@ async fn a_permalink_resolves_on_a_peer_that_never_held_the_entry() {
     stranger.stop().await;
     author.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_has_a_web_path_under_its_authors_username() {
+    let alice = Server::start().await;
+    let addr = alice.node.listen_addrs().await.unwrap().remove(0);
+    let bob = Server::start_with(vec![addr.clone()]).await;
+    let carol = Server::start_with(vec![addr]).await;
+    // Three peers: every name's replica set, and its write quorum.
+    let started = std::time::Instant::now();
+    loop {
+        let response = alice
+            .post("/api/v1/names")
+            .json(&json!({ "name": "alice" }))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::CREATED {
+            break;
+        }
+        let body = response.text().await.unwrap();
+        assert!(body.contains("name_quorum_unreachable"), "{body}");
+        assert!(started.elapsed() < DEADLINE, "no quorum: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let post = alice.publish("My first <post>").await;
+    assert_eq!(post["slug"], "my-first-post");
+    let page = carol
+        .http
+        .get(carol.url("/alice/my-first-post"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("My first &lt;post&gt;"));
+    let missing = carol
+        .http
+        .get(carol.url("/alice/no-such-post"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let found = bob
+        .expect(bob.get("/api/v1/names/alice"), StatusCode::OK)
+        .await;
+    assert_eq!(found["owner"], alice.did());
+    carol.stop().await;
+    bob.stop().await;
+    alice.stop().await;
+}

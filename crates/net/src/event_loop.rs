@@ -1006,6 +1006,9 @@ fn request_is_bounded(request: &FetchRequest) -> bool {
             ids.len() <= MAX_FETCH_IDS && *ancestors <= MAX_FETCH_ANCESTORS
         }
         FetchRequest::Blobs { ids } => ids.len() <= crate::protocol::MAX_BLOB_IDS,
+        FetchRequest::Slug { author, slug } => {
+            author.len() == 32 && slug.len() <= kith_proto::text::MAX_SLUG_BYTES + 8
+        }
         FetchRequest::Threads { roots, limit } => {
             roots.len() <= crate::protocol::MAX_THREAD_ROOTS && *limit <= MAX_FETCH_ENTRIES
         }

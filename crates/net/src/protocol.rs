@@ -223,6 +223,14 @@ pub enum FetchRequest {
         /// Binary content ids.
         ids: Vec<serde_bytes::ByteBuf>,
     },
+    /// An author's post by its slug (`kith_proto::text::post_slug`), if the server holds it.
+    Slug {
+        /// The author's 32-byte key.
+        #[serde(with = "serde_bytes")]
+        author: Vec<u8>,
+        /// The slug.
+        slug: String,
+    },
     /// The replies the server holds in the threads of these roots (36-byte binary CIDs, ≤
     /// [`MAX_THREAD_ROOTS`]), at most `limit` entries in all (≤ [`MAX_FETCH_ENTRIES`]),
     /// from any author. Deleted replies are sent as their tombstones.

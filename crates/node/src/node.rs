@@ -551,10 +551,35 @@ impl Node {
                 text.len()
             )));
         }
-        self.publish(Body::Post {
-            text: text.to_owned(),
-        })
-        .await
+        // A slug unique among our posts, from the first line: `hello-world`, else
+        // `hello-world-2`, …
+        let slug = match kith_proto::text::slug_from_text(text) {
+            Some(base) => {
+                let mut chosen = None;
+                for n in 1..=100u32 {
+                    let candidate = if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{n}")
+                    };
+                    if !self
+                        .inner
+                        .store
+                        .slug_taken(&self.inner.author, &candidate)?
+                    {
+                        chosen = Some(candidate);
+                        break;
+                    }
+                }
+                chosen
+            }
+            None => None,
+        };
+        let bytes = kith_proto::cbor::MapBuilder::new()
+            .field("text", kith_proto::cbor::Value::Text(text))
+            .optional("slug", slug.as_deref().map(kith_proto::cbor::Value::Text))
+            .finish();
+        self.publish_encoded(kith_proto::Kind::Post, bytes).await
     }
 
     /// Signs a reply to `parent` (an entry this peer holds), stores it durably, then pushes
@@ -654,11 +679,20 @@ impl Node {
     /// Signs an entry with the next seq of the local feed, stores it, tells API clients,
     /// gossips it and announces the new head.
     pub(crate) async fn publish(&self, body: Body) -> Result<VerifiedEntry, NodeError> {
-        let inner = &self.inner;
         let kind = body
             .kind()
             .ok_or_else(|| NodeError::Invalid("cannot publish an unknown kind".into()))?;
-        let bytes = body.encode();
+        self.publish_encoded(kind, body.encode()).await
+    }
+
+    /// [`publish`](Self::publish) of a body already encoded (with fields beyond the typed
+    /// ones, such as a post's slug). The caller has checked it parses as `kind`.
+    pub(crate) async fn publish_encoded(
+        &self,
+        kind: kith_proto::Kind,
+        bytes: Vec<u8>,
+    ) -> Result<VerifiedEntry, NodeError> {
+        let inner = &self.inner;
         let mut synced = inner.self_synced.subscribe();
         if tokio::time::timeout(SELF_SYNC_WAIT, synced.wait_for(|done| *done))
             .await

@@ -361,6 +361,12 @@ impl Node {
         let (author, seq) = match link {
             Permalink::Id(id) => return self.resolve(id, None).await,
             Permalink::Seq(author, seq) => (author, seq),
+            Permalink::Slug { user, slug } => {
+                let Some(claim) = self.lookup_name(&user).await? else {
+                    return Ok(EntryState::Unknown);
+                };
+                return self.resolve_slug(claim.owner(), &slug).await;
+            }
         };
         if let Some(entry) = self.inner.store.entry_at(&author, seq)? {
             return Ok(EntryState::Held(Box::new(entry)));
@@ -400,6 +406,49 @@ impl Node {
                 },
                 None => self.inner.store.entry_state(&entry.id())?,
             });
+        }
+        Ok(EntryState::Unknown)
+    }
+
+    /// `author`'s post with `slug`: from the store, else from the holders of the author's
+    /// feed (verified to be that author's post with that slug, and kept).
+    pub async fn resolve_slug(
+        &self,
+        author: AuthorId,
+        slug: &str,
+    ) -> Result<EntryState, NodeError> {
+        if let Some(entry) = self.inner.store.post_by_slug(&author, slug)? {
+            return Ok(EntryState::Held(Box::new(entry)));
+        }
+        let net = &self.inner.net;
+        let mut peers = net.topic_peers(author).await.unwrap_or_default();
+        if peers.is_empty() {
+            peers = net.find_providers(author).await.unwrap_or_default();
+        }
+        let request = FetchRequest::Slug {
+            author: author.as_bytes().to_vec(),
+            slug: slug.to_owned(),
+        };
+        for peer in peers.into_iter().take(MAX_RESOLVE_PEERS) {
+            self.inner
+                .fetch_requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let asked = net.fetch(peer, request.clone());
+            let Ok(Ok(response)) = tokio::time::timeout(RESOLVE_WAIT, asked).await else {
+                continue;
+            };
+            let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
+            let Some(Ok(entry)) = validate_batch(&envelopes, now_ms()).into_iter().next() else {
+                continue;
+            };
+            if entry.author() != author
+                || kith_proto::text::post_slug(entry.body_bytes()).as_deref() != Some(slug)
+            {
+                continue;
+            }
+            let id = entry.id();
+            store_detached(self, vec![entry], Some(peer)).await;
+            return Ok(self.inner.store.entry_state(&id)?);
         }
         Ok(EntryState::Unknown)
     }

@@ -602,6 +602,13 @@ pub(crate) fn serve_fetch(
                 response.more |= entries.last().is_some_and(|e| e.seq() < head.seq);
             }
         }
+        FetchRequest::Slug { author, slug } => {
+            if let Ok(author) = AuthorId::from_slice(&author)
+                && let Some(entry) = store.post_by_slug(&author, &slug)?
+            {
+                push(&mut response, entry.bytes());
+            }
+        }
         FetchRequest::Blobs { ids } => {
             for id in ids.iter().take(kith_net::protocol::MAX_BLOB_IDS) {
                 let Ok(id) = ContentId::from_bytes(id) else {

@@ -1,5 +1,6 @@
 //! Permalinks: stable text names for entries, `kith:<cid>` (the entry itself, wherever it
-//! is held) and `kith:<did>/<seq>` (a place in an author's feed). Both resolve on any peer.
+//! is held), `kith:<did>/<seq>` (a place in an author's feed) and `kith:<user>/<slug>` (a
+//! post by its slug, the author found by username). All resolve on any peer.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,12 +13,19 @@ use crate::limits::MAX_SEQ;
 pub const SCHEME: &str = "kith:";
 
 /// A parsed permalink.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Permalink {
     /// `kith:<cid>`.
     Id(ContentId),
     /// `kith:<did>/<seq>`.
     Seq(AuthorId, u64),
+    /// `kith:<username>/<slug>`: a post by its slug, unique among its author's posts.
+    Slug {
+        /// The author's registered username (normalized).
+        user: String,
+        /// The post's slug.
+        slug: String,
+    },
 }
 
 /// Why a text is not a permalink.
@@ -33,6 +41,16 @@ impl FromStr for Permalink {
         let bad = || PermalinkError(text.to_owned());
         let rest = text.strip_prefix(SCHEME).unwrap_or(text);
         if let Some((did, seq)) = rest.rsplit_once('/') {
+            if !did.starts_with("did:") {
+                let user = crate::names::normalize_name(did).map_err(|_| bad())?;
+                if !crate::text::is_valid_slug(seq) {
+                    return Err(bad());
+                }
+                return Ok(Permalink::Slug {
+                    user,
+                    slug: seq.to_owned(),
+                });
+            }
             let author = AuthorId::parse_did(did).map_err(|_| bad())?;
             let seq = seq.parse::<u64>().map_err(|_| bad())?;
             if seq == 0 || seq > MAX_SEQ {
@@ -49,6 +67,7 @@ impl fmt::Display for Permalink {
         match self {
             Permalink::Id(id) => write!(f, "{SCHEME}{id}"),
             Permalink::Seq(author, seq) => write!(f, "{SCHEME}{}/{seq}", author.to_did()),
+            Permalink::Slug { user, slug } => write!(f, "{SCHEME}{user}/{slug}"),
         }
     }
 }
@@ -64,7 +83,11 @@ mod tests {
     fn both_forms_round_trip() {
         let id = ContentId::of(b"an entry");
         let author = Keypair::from_seed(&[3; 32]).author();
-        for link in [Permalink::Id(id), Permalink::Seq(author, 42)] {
+        let slug = Permalink::Slug {
+            user: "alice".into(),
+            slug: "hello-world".into(),
+        };
+        for link in [Permalink::Id(id), Permalink::Seq(author, 42), slug] {
             let text = link.to_string();
             assert!(text.starts_with("kith:"));
             assert_eq!(text.parse::<Permalink>().unwrap(), link);

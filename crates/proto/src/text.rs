@@ -4,6 +4,55 @@
 
 use crate::identity::AuthorId;
 
+/// Longest post slug, in bytes.
+pub const MAX_SLUG_BYTES: usize = 64;
+
+/// A slug made from a post's first line: lower-case ASCII letters and digits, words joined
+/// by `-`, at most [`MAX_SLUG_BYTES`] (cut at a word). `None` when the line has no ASCII
+/// letter or digit (the post is then named by its content id only).
+pub fn slug_from_text(text: &str) -> Option<String> {
+    let first = text.lines().find(|line| !line.trim().is_empty())?;
+    let mut slug = String::new();
+    for word in first
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_ascii_lowercase();
+        let extra = if slug.is_empty() { 0 } else { 1 };
+        if slug.len() + extra + word.len() > MAX_SLUG_BYTES {
+            if slug.is_empty() {
+                slug.push_str(&word[..MAX_SLUG_BYTES]);
+            }
+            break;
+        }
+        if extra == 1 {
+            slug.push('-');
+        }
+        slug.push_str(&word);
+    }
+    (!slug.is_empty()).then_some(slug)
+}
+
+/// Whether `slug` follows the slug rules (as [`slug_from_text`] makes them, plus a `-N`
+/// suffix for uniqueness).
+pub fn is_valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= MAX_SLUG_BYTES + 8
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+        && !slug.contains("--")
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The slug a post entry's body carries (the optional `slug` field of a `post`), if valid.
+pub fn post_slug(body: &[u8]) -> Option<String> {
+    let mut fields = crate::cbor::Fields::parse(body).ok()?;
+    let slug = fields.opt_text("slug").ok()??;
+    is_valid_slug(slug).then(|| slug.to_owned())
+}
+
 /// Most authors one entry mentions (more are ignored).
 pub const MAX_MENTIONS: usize = 16;
 /// Most hashtags one entry has (more are ignored).
@@ -105,6 +154,26 @@ mod tests {
         );
         assert_eq!(mentions(&text), vec![a, b]);
         assert!(mentions("no one here").is_empty());
+    }
+
+    #[test]
+    fn slugs_come_from_the_first_line() {
+        assert_eq!(
+            slug_from_text("\n  Hello, World! It's 2026.\nsecond line").as_deref(),
+            Some("hello-world-it-s-2026")
+        );
+        assert_eq!(slug_from_text("¿qué?"), Some("qu".to_owned()));
+        assert_eq!(slug_from_text("🎉🎉"), None);
+        let long = "word ".repeat(40);
+        let slug = slug_from_text(&long).unwrap();
+        assert!(
+            slug.len() <= MAX_SLUG_BYTES && !slug.ends_with('-'),
+            "{slug}"
+        );
+        assert!(is_valid_slug("hello-world-2"));
+        for bad in ["", "-a", "a-", "a--b", "Hello", "a b", "é"] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
     }
 
     #[test]

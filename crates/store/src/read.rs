@@ -737,6 +737,27 @@ impl Store {
         Ok(meta.get("public_timeline")?.is_some_and(|v| v.value() == 1))
     }
 
+    /// Whether `author` has a post with `slug` (held here; deleted ones count).
+    pub fn slug_taken(&self, author: &AuthorId, slug: &str) -> Result<bool, StoreError> {
+        let txn = self.read()?;
+        let slugs = txn.open_table(SLUGS)?;
+        let mut key = author.as_bytes().to_vec();
+        key.extend_from_slice(slug.as_bytes());
+        Ok(slugs.get(key.as_slice())?.is_some())
+    }
+
+    /// `author`'s post with `slug`, if held (and not deleted).
+    pub fn post_by_slug(&self, author: &AuthorId, slug: &str) -> Result<Option<Entry>, StoreError> {
+        let txn = self.read()?;
+        let slugs = txn.open_table(SLUGS)?;
+        let mut key = author.as_bytes().to_vec();
+        key.extend_from_slice(slug.as_bytes());
+        let Some(id) = slugs.get(key.as_slice())? else {
+            return Ok(None);
+        };
+        Lookup::open(&txn)?.get(id.value())
+    }
+
     /// Authors blocked on this peer.
     pub fn blocked(&self) -> Result<Vec<AuthorId>, StoreError> {
         self.flagged(BLOCKED, "blocked_v1")

@@ -88,6 +88,9 @@ pub(crate) const NAME_RELEASES: TableDefinition<'static, &str, &[u8]> =
     TableDefinition::new("name_releases_v1");
 /// The name of [`NAMES`], for errors.
 pub(crate) const NAMES_NAME: &str = "names_v1";
+/// Post slugs, unique per author (the first post with a slug keeps it): `author ‖ slug` →
+/// entry id.
+pub(crate) const SLUGS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("slugs_v1");
 /// Store metadata: `schema` → layout version, `revision` → count of changes.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
 

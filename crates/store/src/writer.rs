@@ -397,6 +397,7 @@ struct Tx<'t> {
     public: Table<'t, &'static [u8], ()>,
     names: Table<'t, &'static str, &'static [u8]>,
     name_releases: Table<'t, &'static str, &'static [u8]>,
+    slugs: Table<'t, &'static [u8], &'static [u8]>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -444,6 +445,7 @@ impl<'t> Tx<'t> {
             public: txn.open_table(PUBLIC)?,
             names: txn.open_table(NAMES)?,
             name_releases: txn.open_table(NAME_RELEASES)?,
+            slugs: txn.open_table(SLUGS)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,
@@ -795,6 +797,15 @@ impl<'t> Tx<'t> {
             for tag in kith_proto::text::tags(text) {
                 self.tagged
                     .insert(timed_key(&tag_key(&tag), ts, &id).as_slice(), ())?;
+            }
+        }
+        if matches!(entry.body(), Body::Post { .. })
+            && let Some(slug) = kith_proto::text::post_slug(entry.body_bytes())
+        {
+            let mut key = entry.author().as_bytes().to_vec();
+            key.extend_from_slice(slug.as_bytes());
+            if self.slugs.get(key.as_slice())?.is_none() {
+                self.slugs.insert(key.as_slice(), id.digest().as_slice())?;
             }
         }
         if matches!(entry.body(), Body::Post { .. }) {

@@ -292,6 +292,7 @@ mod tests {
             reposts: 0,
             edited: false,
             permalink: String::new(),
+            slug: None,
         };
         assert_eq!(
             human(std::slice::from_ref(&entry), false),
