@@ -74,7 +74,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/entries/{id}/history", get(history))
         .route(
             "/api/v1/blobs",
-            post(upload_blob).layer(DefaultBodyLimit::max(MAX_BLOB_BYTES + 1)),
+            post(upload_blob).layer(DefaultBodyLimit::max(MAX_BLOB_BYTES)),
         )
         .route("/api/v1/blobs/{id}", get(blob))
         .route("/api/v1/profile", post(set_profile))

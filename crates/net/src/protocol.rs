@@ -233,7 +233,8 @@ pub enum FetchRequest {
     },
     /// The replies the server holds in the threads of these roots (36-byte binary CIDs, ≤
     /// [`MAX_THREAD_ROOTS`]), at most `limit` entries in all (≤ [`MAX_FETCH_ENTRIES`]),
-    /// from any author. Deleted replies are sent as their tombstones.
+    /// from any author, with the edits, current reactions and reposts of every member (root
+    /// included). Deleted replies are left out (their tombstones are not sent).
     Threads {
         /// Binary content ids of thread roots.
         roots: Vec<serde_bytes::ByteBuf>,

@@ -4,8 +4,8 @@
 //! string, and one **manifest**, a canonical CBOR map `{mime, size, chunks}` listing the
 //! chunks' content ids in order. The blob's id is the content id of its manifest; every
 //! chunk is named by its own content id, so each piece is verified on its own as it
-//! arrives, from any peer that holds it. Chunks and manifests are both dag-cbor, so the
-//! CIDv1 (codec 0x71) names them honestly.
+//! arrives, from any peer that holds it. Chunks and manifests are both CBOR, so the CIDv1
+//! (codec 0x51, as for entries) names them honestly.
 //!
 //! Only image types are accepted ([`ImageType`]), checked by their leading bytes (not by
 //! what a sender claims), and a blob is at most [`MAX_BLOB_BYTES`].

@@ -590,8 +590,11 @@ impl Store {
             table: "blobs_v1",
             detail,
         };
-        let manifest = kith_proto::blob::Manifest::decode(id, manifest.value())
-            .map_err(|e| corrupt(e.to_string()))?;
+        // The table holds chunks too: an id that names a chunk (or anything but a manifest)
+        // is not a blob.
+        let Ok(manifest) = kith_proto::blob::Manifest::decode(id, manifest.value()) else {
+            return Ok(None);
+        };
         let mut content = Vec::with_capacity(manifest.size as usize);
         for (index, chunk_id) in manifest.chunks.iter().enumerate() {
             let Some(chunk) = blobs.get(chunk_id.digest().as_slice())? else {
