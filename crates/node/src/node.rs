@@ -632,7 +632,11 @@ impl Node {
         }
         let entry = match self.existing_follow(subject).await? {
             Some(entry) => entry,
-            None => self.publish(Body::Follow { subject }).await?,
+            None => {
+                let entry = self.publish(Body::Follow { subject }).await?;
+                crate::reach::announce_follow(self, subject, &entry);
+                entry
+            }
         };
         self.inner.net.subscribe(subject).await?;
         sync::spawn_catch_up(self, subject, None);

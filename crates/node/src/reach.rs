@@ -114,9 +114,11 @@ impl Node {
     /// Whether an entry that arrived on an inbox, tag or public topic is kept.
     pub(crate) fn wanted_from(&self, role: &TopicRole, entry: &Entry) -> bool {
         let fits = match role {
-            TopicRole::Inbox => {
-                text_of(entry).is_some_and(|text| mentions(text).contains(&self.inner.author))
-            }
+            TopicRole::Inbox => match entry.body() {
+                // A new follower tells the followed author.
+                Body::Follow { subject } => *subject == self.inner.author,
+                _ => text_of(entry).is_some_and(|text| mentions(text).contains(&self.inner.author)),
+            },
             TopicRole::Tag(tag) => text_of(entry).is_some_and(|text| tags(text).contains(tag)),
             TopicRole::Public => {
                 matches!(entry.body(), Body::Post { .. })
@@ -304,6 +306,14 @@ pub(crate) fn spread(node: &Node, entry: &VerifiedEntry) {
         let bytes = entry.bytes().to_vec();
         tokio::spawn(async move { deliver(&node, topic, bytes).await });
     }
+}
+
+/// Tells `subject` that we follow them: the follow entry goes to their inbox (their node
+/// lists it among their notifications even though it holds nothing of our feed).
+pub(crate) fn announce_follow(node: &Node, subject: AuthorId, entry: &VerifiedEntry) {
+    let node = node.clone();
+    let bytes = entry.bytes().to_vec();
+    tokio::spawn(async move { deliver(&node, Topic::Inbox(subject), bytes).await });
 }
 
 /// Publishes on `topic`, first finding its subscribers when none is connected (the public

@@ -604,6 +604,16 @@ async fn mentions_hashtags_and_the_public_stream_reach_strangers() {
     .await;
     // B, who follows no tag and left the public stream off, keeps none of A's posts.
     assert!(b.store.entry(&plain.id()).unwrap().is_none());
+    // A new follower is a notification, though A holds nothing of its feed.
+    let follow = c.node.follow(a.author()).await.unwrap();
+    wait_for("C's follow in A's notifications", DEADLINE, || async {
+        a.store
+            .notifications(&a.author(), None, 10)
+            .unwrap()
+            .iter()
+            .any(|(kind, e)| kind.as_str() == "follow" && e.id() == follow.id())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
