@@ -13,7 +13,7 @@ use futures::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::net::{self, Network, SplitMix64};
+use crate::net::{self, SplitMix64};
 use crate::scenario::{Percentiles, Report, Scenario, round2};
 
 /// `[lookups]`.
@@ -80,32 +80,12 @@ pub(crate) async fn run(
             scenario.peers
         );
     }
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(4)
-        .build()?;
-    let started = Instant::now();
-    out!(
-        "{}: starting {} peers ({})",
-        scenario.name(),
-        scenario.peers,
-        scenario.topology.name()
-    );
-    let network = Network::up(
-        kith,
-        dir,
-        scenario.peers,
-        scenario.topology,
-        scenario.seed,
-        &client,
-    )
-    .await?;
-    let mut report = Report::empty(scenario, &network);
-    report.up_s = round2(started.elapsed().as_secs_f64());
-    let tokens: Vec<String> = network
-        .peers
-        .iter()
-        .map(net::PeerInfo::token)
-        .collect::<Result<_>>()?;
+    let crate::scenario::Started {
+        client,
+        network,
+        mut report,
+        tokens,
+    } = crate::scenario::start_for_requests(scenario, kith, dir).await?;
 
     // Every author posts once; its head is announced on the DHT.
     let mut posted_seq = Vec::with_capacity(lookups.authors);

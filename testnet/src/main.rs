@@ -15,6 +15,7 @@ macro_rules! out {
 mod catchup;
 mod follow_many;
 mod lookup;
+mod names;
 mod net;
 mod scenario;
 mod svg;
@@ -267,6 +268,8 @@ async fn run(
         } else {
             let what = if report.lookup_ms.is_some() {
                 "head lookup latency"
+            } else if report.names.is_some() {
+                "name claim latency, request to answer"
             } else {
                 "delivery latency, post ack to follower SSE event"
             };

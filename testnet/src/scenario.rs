@@ -32,6 +32,8 @@ pub(crate) struct Scenario {
     pub(crate) catchup: Option<crate::catchup::Catchup>,
     /// `[lookups]`: DHT head lookups from random peers (see `lookup.rs`).
     pub(crate) lookups: Option<crate::lookup::Lookups>,
+    /// `[names]`: name claims, lookups and races (see `names.rs`).
+    pub(crate) names: Option<crate::names::Names>,
     /// `[follow_many]`: one peer follows thousands of authors, then idles (see
     /// `follow_many.rs`).
     pub(crate) follow_many: Option<crate::follow_many::FollowMany>,
@@ -159,6 +161,12 @@ pub(crate) struct Expect {
     /// `[lookups]`: most lookup latency (as timed by the daemon), ms.
     pub(crate) max_lookup_p50_ms: Option<f64>,
     pub(crate) max_lookup_p99_ms: Option<f64>,
+    /// `[names]`: most claim latency (request to answer), ms.
+    pub(crate) max_claim_p50_ms: Option<f64>,
+    pub(crate) max_claim_p99_ms: Option<f64>,
+    /// `[names]`: most name lookup latency (request to answer), ms.
+    pub(crate) max_name_lookup_p50_ms: Option<f64>,
+    pub(crate) max_name_lookup_p99_ms: Option<f64>,
     /// `[follow_many]`: most CPU of the follower while idle, % of one core.
     pub(crate) max_idle_cpu_pct: Option<f64>,
     /// `[follow_many]`: most resident memory of the follower (at the end of the idle time
@@ -177,6 +185,10 @@ impl Default for Expect {
             min_catchup_entries_per_s: None,
             max_lookup_p50_ms: None,
             max_lookup_p99_ms: None,
+            max_claim_p50_ms: None,
+            max_claim_p99_ms: None,
+            max_name_lookup_p50_ms: None,
+            max_name_lookup_p99_ms: None,
             max_idle_cpu_pct: None,
             max_rss_mb: None,
         }
@@ -239,9 +251,11 @@ impl Scenario {
             bail!("`peers` must be at least 1");
         }
         let out_of_range = |i: usize| i >= self.peers;
-        let special = self.catchup.is_some() as usize + self.lookups.is_some() as usize;
+        let special = self.catchup.is_some() as usize
+            + self.lookups.is_some() as usize
+            + self.names.is_some() as usize;
         if special > 1 {
-            bail!("a scenario has at most one of `[catchup]` and `[lookups]`");
+            bail!("a scenario has at most one of `[catchup]`, `[lookups]` and `[names]`");
         }
         match &self.posts {
             Some(posts) => {
@@ -253,7 +267,7 @@ impl Scenario {
                 }
             }
             None if special == 0 => {
-                bail!("a scenario needs `[posts]` (or `[catchup]` or `[lookups]`)")
+                bail!("a scenario needs `[posts]` (or `[catchup]`, `[lookups]` or `[names]`)")
             }
             None => {}
         }
@@ -483,7 +497,11 @@ pub(crate) struct Report {
     /// `[follow_many]`: the follower's figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) follow_many: Option<crate::follow_many::Figures>,
-    /// The latency samples behind `delivery_ms` (or `lookup_ms`), for `--svg`.
+    /// `[names]`: claims, lookups and races of names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) names: Option<crate::names::Figures>,
+    /// The latency samples behind `delivery_ms` (or `lookup_ms`, or `names.claim_ms`), for
+    /// `--svg`.
     #[serde(skip)]
     pub(crate) samples_ms: Vec<f64>,
     pub(crate) passed: bool,
@@ -526,6 +544,7 @@ impl Report {
             lookups: None,
             lookup_failures: None,
             follow_many: None,
+            names: None,
             samples_ms: Vec::new(),
             passed: true,
             failures: Vec::new(),
@@ -703,6 +722,9 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
     }
     if let Some(lookups) = &scenario.lookups {
         return crate::lookup::run(scenario, lookups, kith, dir).await;
+    }
+    if let Some(names) = &scenario.names {
+        return crate::names::run(scenario, names, kith, dir).await;
     }
     let posts = scenario
         .posts
@@ -1397,6 +1419,64 @@ pub(crate) fn print(report: &Report) {
             client_ms.p99
         );
     }
+    if let Some(names) = &report.names {
+        out!(
+            "names: {} claims, {} failed; p50 {:.2} / p90 {:.2} / p99 {:.2} / max {:.2} ms (request to answer)",
+            names.claims,
+            names.claim_failures,
+            names.claim_ms.p50,
+            names.claim_ms.p90,
+            names.claim_ms.p99,
+            names.claim_ms.max
+        );
+        out!(
+            "names: {} lookups, {} wrong owner, {} failed; p50 {:.2} / p90 {:.2} / p99 {:.2} / max {:.2} ms",
+            names.lookups,
+            names.lookup_wrong_owner,
+            names.lookup_failures,
+            names.lookup_ms.p50,
+            names.lookup_ms.p90,
+            names.lookup_ms.p99,
+            names.lookup_ms.max
+        );
+        if names.race_rounds > 0 {
+            out!(
+                "names: {} race rounds of {} claimants: {} with several winners, {} with none, {} not resolving to the winner; answers {:?}",
+                names.race_rounds,
+                names.race_claimants,
+                names.race_multiple_winners,
+                names.race_no_winner,
+                names.race_lookup_mismatch,
+                names.race_answers
+            );
+        }
+        out!(
+            "names: daemons' cpu (all {} together, % of one core): {:.0} % while claiming, {:.0} % while looking up{}",
+            report.peers,
+            names.claim_phase_cpu_pct,
+            names.lookup_phase_cpu_pct,
+            if names.live_names > 0 {
+                format!(
+                    "; at most {} names held ({} releases, {} failed)",
+                    names.live_names, names.releases, names.release_failures
+                )
+            } else {
+                String::new()
+            }
+        );
+        if names.pow_samples > 0 {
+            out!(
+                "names: proof of work in this process: p50 {:.2} / p90 {:.2} / p99 {:.2} / max {:.2} ms",
+                names.pow_ms.p50,
+                names.pow_ms.p90,
+                names.pow_ms.p99,
+                names.pow_ms.max
+            );
+        }
+        for error in &names.errors {
+            out!("names: {error}");
+        }
+    }
     if let Some(mode) = &report.partition_mode {
         out!("partitions made by: {mode}");
     }
@@ -1422,4 +1502,57 @@ pub(crate) fn print(report: &Report) {
 pub(crate) fn write(report: &Report, path: &PathBuf) -> Result<()> {
     let text = serde_json::to_string_pretty(report)? + "\n";
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The start of a scenario that drives the daemons through their APIs: an HTTP client, the
+/// network up (timed into the report), and every peer's API token, in peer order.
+pub(crate) struct Started {
+    /// The client every request goes through.
+    pub(crate) client: reqwest::Client,
+    /// The running peers.
+    pub(crate) network: crate::net::Network,
+    /// The report, with `up_s` filled in.
+    pub(crate) report: Report,
+    /// Each peer's API token.
+    pub(crate) tokens: Vec<String>,
+}
+
+/// Starts `scenario`'s peers for a scenario kind that measures API requests.
+pub(crate) async fn start_for_requests(
+    scenario: &Scenario,
+    kith: &std::path::Path,
+    dir: &std::path::Path,
+) -> anyhow::Result<Started> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(4)
+        .build()?;
+    let started = std::time::Instant::now();
+    out!(
+        "{}: starting {} peers ({})",
+        scenario.name(),
+        scenario.peers,
+        scenario.topology.name()
+    );
+    let network = crate::net::Network::up(
+        kith,
+        dir,
+        scenario.peers,
+        scenario.topology,
+        scenario.seed,
+        &client,
+    )
+    .await?;
+    let mut report = Report::empty(scenario, &network);
+    report.up_s = round2(started.elapsed().as_secs_f64());
+    let tokens: Vec<String> = network
+        .peers
+        .iter()
+        .map(crate::net::PeerInfo::token)
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Started {
+        client,
+        network,
+        report,
+        tokens,
+    })
 }

@@ -252,3 +252,32 @@ fn head_lookups_from_every_peer_find_the_heads() {
     );
     assert!(report["lookup_client_ms"]["p50"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn names_claimed_on_a_small_network_resolve_to_their_claimants() {
+    // Quick: 6 peers, a handful of claims and lookups, two race rounds, no latency bounds
+    // (the benchmark is testnet/scenarios/names-20.toml).
+    let report = run_scenario(
+        "names",
+        "peers = 6\ntopology = \"random\"\nseed = 6\n\n[names]\nclaims = 8\nlookups = 12\n\
+         race_rounds = 2\nrace_claimants = 3\npow_samples = 5\nlive_names = 5\n",
+    );
+    let names = &report["names"];
+    assert_eq!(names["claims"], 8, "{report}");
+    assert_eq!(names["claim_failures"], 0, "{report}");
+    assert_eq!(names["releases"], 3, "{report}");
+    assert_eq!(names["release_failures"], 0, "{report}");
+    assert_eq!(names["lookups"], 12, "{report}");
+    assert_eq!(names["lookup_wrong_owner"], 0, "{report}");
+    assert_eq!(names["lookup_failures"], 0, "{report}");
+    assert_eq!(names["race_rounds"], 2, "{report}");
+    assert_eq!(names["race_multiple_winners"], 0, "{report}");
+    assert_eq!(names["race_no_winner"], 0, "{report}");
+    assert_eq!(names["race_lookup_mismatch"], 0, "{report}");
+    assert!(names["claim_ms"]["p50"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(
+        names["lookup_ms"]["p50"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    assert_eq!(report["passed"], true, "{report}");
+}
