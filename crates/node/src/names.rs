@@ -80,8 +80,11 @@ pub struct ClaimedName {
     pub replicas: usize,
 }
 
-/// How long re-replication waits between sweeps (the test profile: 5 s).
+/// How long re-replication waits between sweeps (the test profile: 30 s).
 pub(crate) const REPLICATION_INTERVAL: Duration = Duration::from_secs(600);
+/// Pause between two names of a sweep: a peer holding thousands of claims spreads their
+/// DHT queries out instead of sending them in one burst (at most 20 names a second).
+const REPLICATION_PACE: Duration = Duration::from_millis(50);
 /// Claims handed over per sweep.
 const REPLICATION_BATCH: usize = 256;
 
@@ -406,6 +409,9 @@ impl Node {
             };
             after = Some(last.name().to_owned());
             for claim in &page {
+                if *self.inner.stop.borrow() {
+                    return;
+                }
                 let Ok(replicas) = self.replicas(claim.name()).await else {
                     continue;
                 };
@@ -420,6 +426,7 @@ impl Node {
                         .map(|peer| self.ask_replica(*peer, request.clone())),
                 )
                 .await;
+                tokio::time::sleep(REPLICATION_PACE).await;
             }
             if page.len() < REPLICATION_BATCH {
                 return;

@@ -76,7 +76,7 @@ pub struct NodeConfig {
     /// Every peer of a network must use the same values.
     pub name_quorum: Option<crate::names::NameQuorum>,
     /// How often held name claims are handed to their current replicas; `None` takes the
-    /// profile's default (10 minutes; 5 seconds in the test profile).
+    /// profile's default (10 minutes; 30 seconds in the test profile).
     pub name_replication: Option<Duration>,
 }
 
@@ -389,7 +389,7 @@ impl Node {
         });
         crate::resync::spawn(&node, interval);
         let replication = config.name_replication.unwrap_or(match config.profile {
-            Profile::Test => Duration::from_secs(5),
+            Profile::Test => Duration::from_secs(30),
             _ => crate::names::REPLICATION_INTERVAL,
         });
         crate::names::spawn_replication(&node, replication);
