@@ -6,146 +6,15 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use kith_node::{Node, NodeConfig, Profile};
 use kith_proto::Keypair;
-use kith_store::{Store, StoreConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+mod support;
+
+use support::{DEADLINE, Server, TOKEN};
+
 const MAX_TEXT_BYTES: usize = kith_proto::limits::MAX_TEXT_BYTES;
-/// How long any awaited condition may take.
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// A node and the API serving it.
-struct Server {
-    base: String,
-    http: reqwest::Client,
-    node: Node,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Self {
-        Self::start_with(Vec::new()).await
-    }
-
-    /// A server whose node joins the network through `bootstrap` (full multiaddrs).
-    async fn start_with(bootstrap: Vec<String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("kith.redb"), StoreConfig::default()).unwrap();
-        let config = NodeConfig {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
-            bootstrap,
-            profile: Profile::Test,
-            ..NodeConfig::default()
-        };
-        let node_key = *Keypair::generate().seed();
-        let node = Node::start(config, store, Keypair::generate(), node_key)
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(kith_api::serve(
-            listener,
-            node.clone(),
-            TOKEN.to_owned(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        // reqwest has rustls without a default crypto provider (see bin/kith's main).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        Self {
-            base,
-            http,
-            node,
-            stop: Some(stop),
-            task: Some(task),
-            _dir: dir,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.get(self.url(path)).bearer_auth(TOKEN)
-    }
-
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(self.url(path)).bearer_auth(TOKEN)
-    }
-
-    fn delete(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.delete(self.url(path)).bearer_auth(TOKEN)
-    }
-
-    /// Sends, expects `status`, returns the JSON body.
-    async fn expect(&self, request: reqwest::RequestBuilder, status: StatusCode) -> Value {
-        let response = request.send().await.unwrap();
-        let got = response.status();
-        let body = response.text().await.unwrap();
-        assert_eq!(got, status, "body: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
-    }
-
-    /// Sends, expects an error with `status` and `code`; returns the message.
-    async fn expect_error(
-        &self,
-        request: reqwest::RequestBuilder,
-        status: StatusCode,
-        code: &str,
-    ) -> String {
-        let body = self.expect(request, status).await;
-        assert_eq!(body["code"], code, "{body}");
-        let message = body["error"].as_str().unwrap().to_owned();
-        assert!(!message.is_empty());
-        message
-    }
-
-    async fn publish(&self, text: &str) -> Value {
-        self.expect(
-            self.post("/api/v1/posts").json(&json!({ "text": text })),
-            StatusCode::CREATED,
-        )
-        .await
-    }
-
-    fn did(&self) -> String {
-        self.node.author().to_did()
-    }
-
-    /// Stops the API (it must return), then the node, and closes the store.
-    async fn stop(self) {
-        let Server {
-            node,
-            stop,
-            task,
-            _dir,
-            ..
-        } = self;
-        let _ = stop.unwrap().send(());
-        tokio::time::timeout(DEADLINE, task.unwrap())
-            .await
-            .expect("the API did not stop")
-            .unwrap()
-            .unwrap();
-        let store = node.store().clone();
-        tokio::time::timeout(DEADLINE, node.shutdown())
-            .await
-            .expect("the node did not stop")
-            .unwrap();
-        store.close().unwrap();
-    }
-}
 
 fn entries(page: &Value) -> Vec<Value> {
     page["entries"].as_array().unwrap().clone()

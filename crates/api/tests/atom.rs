@@ -6,132 +6,43 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kith_node::{Node, NodeConfig, PollConfig, Profile};
-use kith_proto::Keypair;
-use kith_store::{Store, StoreConfig};
+use kith_node::PollConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use xml::reader::{EventReader, XmlEvent};
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+mod support;
+
+use support::{DEADLINE, Server};
+
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 const THREAD_NS: &str = "http://purl.org/syndication/thread/1.0";
-/// How long any awaited condition may take.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-/// A node and the API serving it.
-struct Server {
-    base: String,
-    http: reqwest::Client,
-    node: Node,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
+/// A server, with bridges enabled (polling fast) or not.
+async fn start(bridges: bool) -> Server {
+    Server::start_configured(Vec::new(), |config, dir| {
+        config.bridge_dir = bridges.then(|| dir.join("bridges"));
+        config.bridge_poll = Some(PollConfig {
+            interval: Duration::from_millis(200),
+            min_interval: Duration::ZERO,
+            jitter: 0.0,
+            proxy_from_env: false,
+            ..PollConfig::default()
+        });
+    })
+    .await
 }
 
-impl Server {
-    async fn start(bridges: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("kith.redb"), StoreConfig::default()).unwrap();
-        let config = NodeConfig {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
-            profile: Profile::Test,
-            bridge_dir: bridges.then(|| dir.path().join("bridges")),
-            bridge_poll: Some(PollConfig {
-                interval: Duration::from_millis(200),
-                min_interval: Duration::ZERO,
-                jitter: 0.0,
-                proxy_from_env: false,
-                ..PollConfig::default()
-            }),
-            ..NodeConfig::default()
-        };
-        let node_key = *Keypair::generate().seed();
-        let node = Node::start(config, store, Keypair::generate(), node_key)
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(kith_api::serve(
-            listener,
-            node.clone(),
-            TOKEN.to_owned(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        // reqwest has rustls without a default crypto provider (see bin/kith's main).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        Self {
-            base,
-            http,
-            node,
-            stop: Some(stop),
-            task: Some(task),
-            _dir: dir,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.get(self.url(path)).bearer_auth(TOKEN)
-    }
-
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(self.url(path)).bearer_auth(TOKEN)
-    }
-
-    /// Sends, expects `status`, returns the JSON body.
-    async fn expect(&self, request: reqwest::RequestBuilder, status: StatusCode) -> Value {
-        let response = request.send().await.unwrap();
-        let got = response.status();
-        let body = response.text().await.unwrap();
-        assert_eq!(got, status, "body: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
-    }
-
-    async fn expect_error(&self, request: reqwest::RequestBuilder, status: StatusCode, code: &str) {
-        let body = self.expect(request, status).await;
-        assert_eq!(body["code"], code, "{body}");
-        assert!(!body["error"].as_str().unwrap().is_empty());
-    }
-
-    async fn publish(&self, body: Value) -> String {
-        let entry = self
-            .expect(self.post("/api/v1/posts").json(&body), StatusCode::CREATED)
-            .await;
-        entry["id"].as_str().unwrap().to_owned()
-    }
-
-    fn did(&self) -> String {
-        self.node.author().to_did()
-    }
-
-    async fn stop(self) {
-        let Server {
-            node, stop, task, ..
-        } = self;
-        let _ = stop.unwrap().send(());
-        tokio::time::timeout(DEADLINE, task.unwrap())
-            .await
-            .expect("the API did not stop")
-            .unwrap()
-            .unwrap();
-        let store = node.store().clone();
-        tokio::time::timeout(DEADLINE, node.shutdown())
-            .await
-            .expect("the node did not stop")
-            .unwrap();
-        store.close().unwrap();
-    }
+/// Posts `body` (a `POST /api/v1/posts` body); the new entry's id.
+async fn post_id(server: &Server, body: Value) -> String {
+    let entry = server
+        .expect(
+            server.post("/api/v1/posts").json(&body),
+            StatusCode::CREATED,
+        )
+        .await;
+    entry["id"].as_str().unwrap().to_owned()
 }
 
 /// An XML element: namespace, local name, attributes (local name → value), children, text.
@@ -198,7 +109,7 @@ fn parse_xml(document: &str) -> Element {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_author_feed_is_atom_without_a_token() {
-    let server = Server::start(false).await;
+    let server = start(false).await;
     server
         .expect(
             server
@@ -207,11 +118,9 @@ async fn an_author_feed_is_atom_without_a_token() {
             StatusCode::CREATED,
         )
         .await;
-    let first = server.publish(json!({"text": "first post"})).await;
-    let second = server.publish(json!({"text": "second post"})).await;
-    let reply = server
-        .publish(json!({"text": "a reply", "reply_to": first}))
-        .await;
+    let first = post_id(&server, json!({"text": "first post"})).await;
+    let second = post_id(&server, json!({"text": "second post"})).await;
+    let reply = post_id(&server, json!({"text": "a reply", "reply_to": first})).await;
     server
         .expect(
             server
@@ -297,7 +206,7 @@ async fn an_author_feed_is_atom_without_a_token() {
     assert!(parsed.items.iter().any(|i| i.text == "second post, edited"));
 
     // Someone unknown: 404; a path without `.atom`: 404.
-    let stranger = Keypair::generate().author().to_did();
+    let stranger = kith_proto::Keypair::generate().author().to_did();
     server
         .expect_error(
             server
@@ -360,7 +269,7 @@ async fn serve_rss() -> (String, JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bridges_are_made_and_listed_through_the_api() {
     let (url, feed_task) = serve_rss().await;
-    let disabled = Server::start(false).await;
+    let disabled = start(false).await;
     disabled
         .expect_error(
             disabled.post("/api/v1/bridges").json(&json!({"url": url})),
@@ -370,7 +279,7 @@ async fn bridges_are_made_and_listed_through_the_api() {
         .await;
     disabled.stop().await;
 
-    let server = Server::start(true).await;
+    let server = start(true).await;
     server
         .expect_error(
             server
@@ -439,7 +348,7 @@ async fn bridges_are_made_and_listed_through_the_api() {
     assert_eq!(atom.status(), StatusCode::OK);
     let feed = parse_xml(&atom.text().await.unwrap());
     assert_eq!(feed.one("title").text, "News");
-    assert!(Path::new(&server._dir.path().join("bridges")).is_dir());
+    assert!(Path::new(&server.dir.path().join("bridges")).is_dir());
     server.stop().await;
     feed_task.abort();
 }
