@@ -448,3 +448,90 @@ pub(crate) fn spawn_replication(node: &Node, every: Duration) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use kith_proto::Keypair;
+    use kith_store::StoreConfig;
+
+    fn claim_bytes(seed: u8, name: &str) -> Vec<u8> {
+        NameClaim::sign(&Keypair::from_seed(&[seed; 32]), name, now_ms())
+            .unwrap()
+            .encode()
+            .to_vec()
+    }
+
+    #[test]
+    fn a_replica_refuses_forged_claims_and_keeps_the_first_valid_one() {
+        let store = Store::in_memory(StoreConfig::default()).unwrap();
+        // One flipped bit (here in the last byte of the record) makes the claim invalid.
+        let mut forged = claim_bytes(1, "alice");
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(matches!(
+            serve(&store, NameRequest::Claim { claim: forged }),
+            NameResponse::Refused { .. }
+        ));
+        assert_eq!(
+            serve(
+                &store,
+                NameRequest::Lookup {
+                    name: "alice".into()
+                }
+            ),
+            NameResponse::NotFound
+        );
+        let first = claim_bytes(1, "alice");
+        assert_eq!(
+            serve(
+                &store,
+                NameRequest::Claim {
+                    claim: first.clone()
+                }
+            ),
+            NameResponse::Accepted
+        );
+        assert_eq!(
+            serve(
+                &store,
+                NameRequest::Claim {
+                    claim: claim_bytes(2, "alice")
+                }
+            ),
+            NameResponse::Taken {
+                claim: first.clone()
+            }
+        );
+        assert_eq!(
+            serve(
+                &store,
+                NameRequest::Lookup {
+                    name: "alice".into()
+                }
+            ),
+            NameResponse::Found { claim: first }
+        );
+        // A lookup of a name that is not normalized, and garbage, are refused.
+        assert!(matches!(
+            serve(
+                &store,
+                NameRequest::Lookup {
+                    name: "Alice".into()
+                }
+            ),
+            NameResponse::Refused { .. }
+        ));
+        assert!(matches!(
+            serve(
+                &store,
+                NameRequest::Release {
+                    release: vec![0xa0]
+                }
+            ),
+            NameResponse::Refused { .. }
+        ));
+    }
+}
