@@ -31,14 +31,13 @@ use std::time::Duration;
 
 use kith_feeds::{FeedItem, FeedPoller, ParsedFeed, PollConfig, PollError, PollOutcome};
 use kith_proto::limits::{MAX_BIO_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES};
-use kith_proto::{AuthorId, Body, Draft, FeedHead, Keypair, VerifiedEntry, sign_entry};
-use kith_store::AppendOutcome;
+use kith_proto::{AuthorId, Body, FeedHead, Keypair, VerifiedEntry};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::NodeError;
-use crate::node::{Node, NodeEvent, Profile, now_ms};
+use crate::node::{Node, Profile, now_ms};
 
 /// Most bridges one node runs.
 pub const MAX_BRIDGES: usize = 64;
@@ -620,44 +619,11 @@ fn load_bridge(
 /// Signs `body` as the bridge's next entry (seq = head + 1, ts never behind the head),
 /// stores it durably, tells API clients and gossips it on the bridge author's topic.
 async fn publish_as(node: &Node, bridge: &Bridge, body: Body) -> Result<VerifiedEntry, NodeError> {
-    let inner = &node.inner;
     let kind = body
         .kind()
         .ok_or_else(|| NodeError::Invalid("cannot publish an unknown kind".into()))?;
-    let bytes = body.encode();
-    let entry = {
-        let _guard = bridge.publish.lock().await;
-        let head = inner.store.head(&bridge.author)?;
-        let ts = now_ms().max(head.map_or(0, |h| h.ts));
-        let draft = Draft::after(head.map(|h| (h.seq, h.id)), ts, kind.as_str(), &bytes);
-        let entry = sign_entry(&bridge.keypair, &draft)?;
-        let results = inner.store.submit(vec![entry.clone()])?.await?;
-        match results.into_iter().next() {
-            Some(Ok(AppendOutcome::Appended { .. })) => {}
-            Some(Ok(other)) => {
-                return Err(NodeError::Invalid(format!(
-                    "the bridge feed did not take the entry: {other:?}"
-                )));
-            }
-            Some(Err(refused)) => return Err(refused.into()),
-            None => return Err(NodeError::Stopped),
-        }
-        let _ = inner.events.send(NodeEvent::Entry {
-            entry: entry.clone().into_entry(),
-            local: true,
-        });
-        entry
-    };
-    match inner
-        .net
-        .publish(bridge.author, entry.bytes().to_vec())
+    node.append_signed(&bridge.keypair, &bridge.publish, &kind, &body.encode())
         .await
-    {
-        Ok(true) => {}
-        Ok(false) => debug!("no follower of the bridge {} connected", bridge.author),
-        Err(e) => warn!("gossip of {} failed: {e}", entry.id()),
-    }
-    Ok(entry)
 }
 
 /// Puts the bridge's signed head on the DHT and announces this node as a provider of its

@@ -704,20 +704,41 @@ impl Node {
         {
             warn!("posting before our own feed could be checked against the network");
         }
+        let entry = self
+            .append_signed(&inner.keypair, &inner.publish_lock, &kind, &bytes)
+            .await?;
+        // Mentioned authors, hashtag followers and the public stream.
+        crate::reach::spread(self, &entry);
+        self.announce_head(entry.seq(), entry.id());
+        Ok(entry)
+    }
+
+    /// Signs `bytes` (a body of `kind`) as `keypair`'s next entry, stores it durably, tells
+    /// API clients and gossips it on the author's topic. `lock` serializes the signers of
+    /// one feed: seq = head + 1 must never be handed out twice. Used for the node's own feed
+    /// and for bridge feeds.
+    pub(crate) async fn append_signed(
+        &self,
+        keypair: &Keypair,
+        lock: &Mutex<()>,
+        kind: &kith_proto::Kind,
+        bytes: &[u8],
+    ) -> Result<VerifiedEntry, NodeError> {
+        let inner = &self.inner;
+        let author = keypair.author();
         let entry = {
-            // One signer at a time: seq = head + 1 must not be handed out twice.
-            let _guard = inner.publish_lock.lock().await;
-            let head = inner.store.head(&inner.author)?;
-            // Never go back in time along our own chain, even if the clock does.
+            let _guard = lock.lock().await;
+            let head = inner.store.head(&author)?;
+            // Never go back in time along the chain, even if the clock does.
             let ts = now_ms().max(head.map_or(0, |h| h.ts));
-            let draft = Draft::after(head.map(|h| (h.seq, h.id)), ts, kind.as_str(), &bytes);
-            let entry = sign_entry(&inner.keypair, &draft)?;
+            let draft = Draft::after(head.map(|h| (h.seq, h.id)), ts, kind.as_str(), bytes);
+            let entry = sign_entry(keypair, &draft)?;
             let results = inner.store.submit(vec![entry.clone()])?.await?;
             match results.into_iter().next() {
                 Some(Ok(AppendOutcome::Appended { .. })) => {}
                 Some(Ok(other)) => {
                     return Err(NodeError::Invalid(format!(
-                        "the local feed did not take the entry: {other:?}"
+                        "the feed of {author} did not take the entry: {other:?}"
                     )));
                 }
                 Some(Err(refused)) => return Err(refused.into()),
@@ -730,18 +751,11 @@ impl Node {
             entry
         };
         // Push to followers; with none connected yet they catch up by fetch later.
-        match inner
-            .net
-            .publish(inner.author, entry.bytes().to_vec())
-            .await
-        {
+        match inner.net.publish(author, entry.bytes().to_vec()).await {
             Ok(true) => {}
-            Ok(false) => debug!("no follower connected for {}", entry.id()),
+            Ok(false) => debug!("no follower of {author} connected for {}", entry.id()),
             Err(e) => warn!("gossip of {} failed: {e}", entry.id()),
         }
-        // Mentioned authors, hashtag followers and the public stream.
-        crate::reach::spread(self, &entry);
-        self.announce_head(entry.seq(), entry.id());
         Ok(entry)
     }
 

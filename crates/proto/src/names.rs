@@ -1038,23 +1038,5 @@ mod tests {
         }
     }
 
-    /// How long signing a claim takes (the proof of work dominates). Prints, never asserts:
-    /// `cargo test -p kith-proto --release names::tests::sign_cost -- --nocapture --ignored`.
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn sign_cost() {
-        let k = Keypair::from_seed(&[8; 32]);
-        let mut times: Vec<std::time::Duration> = (0..64)
-            .map(|i| {
-                let start = std::time::Instant::now();
-                NameClaim::sign(&k, "someone", NOW + i).unwrap();
-                start.elapsed()
-            })
-            .collect();
-        times.sort();
-        println!(
-            "NameClaim::sign over 64 runs: min {:?}, median {:?}, max {:?}",
-            times[0], times[32], times[63]
-        );
-    }
+    // The cost of signing a claim is measured by `cargo bench -p kith-proto --bench names`.
 }
