@@ -66,4 +66,9 @@ pub(crate) struct PostReceipt {
     pub(crate) author: String,
     /// The author's timestamp, milliseconds since the Unix epoch.
     pub(crate) ts: u64,
+    /// The post's slug, unique among the author's posts (`kith:<username>/<slug>`).
+    pub(crate) slug: Option<String>,
+    /// The global slug claimed for the post (`kith:/<slug>`, web path `/<slug>`); `null`
+    /// when it was taken or the registry could not be reached.
+    pub(crate) global_slug: Option<String>,
 }

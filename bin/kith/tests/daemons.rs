@@ -267,6 +267,11 @@ fn a_name_claimed_on_one_peer_can_be_followed_from_another() {
     assert_eq!(shown["slug"], "hello-from-alice-2");
     let far = c.sandbox.json(&["get", "kith:alice/hello-from-alice-2"]);
     assert_eq!(far["id"], again["id"]);
+    // Each also holds its global slug: `kith:/<slug>` resolves on any peer.
+    assert_eq!(post["global_slug"], "hello-from-alice");
+    assert_eq!(again["global_slug"], "hello-from-alice-2");
+    let global = c.sandbox.json(&["get", "kith:/hello-from-alice"]);
+    assert_eq!(global["id"], post["id"]);
     // Bad names are explained before anything is sent.
     let error = b.sandbox.fails(&["name", "claim", "x"]);
     assert!(error.contains("`x`"), "{error}");

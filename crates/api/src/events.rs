@@ -292,6 +292,7 @@ mod tests {
                 edited: false,
                 permalink: String::new(),
                 slug: None,
+                global_slug: None,
             },
             local: true,
         }

@@ -60,6 +60,12 @@ pub struct EntryObject {
     /// one.
     #[serde(default)]
     pub slug: Option<String>,
+    /// The global slug this peer's identity holds for the post: `kith:/<slug>` and the web
+    /// path `/<slug>` resolve to it on any peer. `null` when none is held (the slug was
+    /// taken by another author, the registry was unreachable, or the post is not ours): the
+    /// post is then reached globally by its content id.
+    #[serde(default)]
+    pub global_slug: Option<String>,
 }
 
 /// How many authors reacted to an entry with one reaction.
@@ -298,6 +304,7 @@ impl From<&Entry> for EntryObject {
                 Body::Post { .. } => kith_proto::text::post_slug(entry.body_bytes()),
                 _ => None,
             },
+            global_slug: None,
         }
     }
 }

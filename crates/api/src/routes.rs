@@ -128,6 +128,8 @@ pub(crate) fn router(state: AppState) -> Router {
         // `/<username>/<slug>`: a post by its slug (usernames never collide with the
         // routes above: `p`, `api`, `feeds`, `health` are reserved names).
         .route("/{user}/{slug}", get(slug_page))
+        // `/<slug>`: a post by its global slug (reserved names are not slugs either).
+        .route("/{slug}", get(global_slug_page))
         // Open: feed readers cannot send a token, and it shows only what the author published.
         .route("/feeds/{file}", get(crate::atom::feed))
         .merge(api)
@@ -306,8 +308,27 @@ async fn create_post(
             state.node.reply(parent, &text).await?
         }
     };
-    Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
+    let mut object = EntryObject::from(&*entry);
+    if object.slug.is_some() {
+        // The global slug is claimed by quorum after the post is stored and sent: the
+        // answer waits for it a little, and the claim goes on in the background if the
+        // registry is slow (the entry object shows it from then on).
+        let node = state.node.clone();
+        let claim = tokio::spawn(async move { node.claim_post_slug(&entry).await });
+        object.global_slug = match tokio::time::timeout(GLOBAL_SLUG_WAIT, claim).await {
+            Ok(Ok(Ok(slug))) => slug,
+            Ok(Ok(Err(e))) => {
+                tracing::debug!("no global slug for the post: {e}");
+                None
+            }
+            Ok(Err(_)) | Err(_) => None,
+        };
+    }
+    Ok((StatusCode::CREATED, Json(object)))
 }
+
+/// How long `POST /api/v1/posts` waits for the global slug's quorum claim.
+const GLOBAL_SLUG_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Parses a content id of a path or body.
 fn parse_id(text: &str) -> Result<ContentId, ApiError> {
@@ -383,6 +404,9 @@ fn decorate(
             {
                 object.text = latest.body().text().map(str::to_owned);
                 object.edited = true;
+            }
+            if object.slug.is_some() {
+                object.global_slug = store.global_slug(&id)?;
             }
             Ok(object)
         })
@@ -744,6 +768,14 @@ async fn slug_page(
     Path((user, slug)): Path<(String, String)>,
 ) -> Response {
     permalink_page(State(state), Path(format!("{user}/{slug}"))).await
+}
+
+async fn global_slug_page(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    // `/favicon.ico` and the like are not slugs: the usual 404, not a page about permalinks.
+    if kith_proto::names::global_slug_name(&slug).is_err() {
+        return no_route().await.into_response();
+    }
+    permalink_page(State(state), Path(format!("/{slug}"))).await
 }
 
 /// `GET /p/<cid>` and `/p/<did>/<seq>`: a small HTML page of the entry, fetched from peers

@@ -1371,6 +1371,69 @@ async fn a_post_has_a_web_path_under_its_authors_username() {
         .expect(bob.get("/api/v1/names/alice"), StatusCode::OK)
         .await;
     assert_eq!(found["owner"], alice.did());
+
+    // The first author to post a slug holds it globally: `/my-first-post` on any peer.
+    assert_eq!(post["global_slug"], "my-first-post");
+    let page = carol
+        .http
+        .get(carol.url("/my-first-post"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("My first &lt;post&gt;"));
+    // Bob's post with the same slug keeps it among his posts, but not globally: it is
+    // named by its content id, and `kith:/my-first-post` is still Alice's.
+    let bobs = bob.publish("My first post").await;
+    assert_eq!(bobs["slug"], "my-first-post");
+    assert_eq!(bobs["global_slug"], Value::Null);
+    let resolved = bob
+        .expect(
+            bob.get("/api/v1/resolve?link=kith:/my-first-post"),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(resolved["id"], post["id"]);
+    // The entry object on Alice's peer says which global slug her post holds.
+    let shown = alice
+        .expect(
+            alice.get(&format!("/api/v1/entries/{}", post["id"].as_str().unwrap())),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(shown["global_slug"], "my-first-post");
+    // Not slugs: the usual 404.
+    let icon = carol
+        .http
+        .get(carol.url("/favicon.ico"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), StatusCode::NOT_FOUND);
+    // Deleting the post gives the global slug back: nobody holds it any more.
+    alice
+        .expect(
+            alice.delete(&format!("/api/v1/entries/{}", post["id"].as_str().unwrap())),
+            StatusCode::OK,
+        )
+        .await;
+    let started = std::time::Instant::now();
+    loop {
+        let response = carol
+            .get("/api/v1/resolve?link=kith:/my-first-post")
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the global slug is still held: {}",
+            response.text().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     carol.stop().await;
     bob.stop().await;
     alice.stop().await;

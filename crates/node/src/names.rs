@@ -23,7 +23,10 @@ use std::time::Duration;
 use futures::future::join_all;
 use kith_net::libp2p::PeerId;
 use kith_net::{NameRequest, NameResponse};
-use kith_proto::names::{NameClaim, NameRelease, name_key, normalize_name};
+use kith_proto::names::{
+    NameClaim, NameRelease, check_registry_name, global_slug_name, name_key, normalize_name,
+};
+use kith_proto::{Body, ContentId, VerifiedEntry};
 use kith_store::{ClaimOutcome, Store};
 use tracing::debug;
 
@@ -109,15 +112,15 @@ pub(crate) fn serve(store: &Store, request: NameRequest) -> NameResponse {
             },
             Err(e) => refused(e.to_string()),
         },
-        NameRequest::Lookup { name } => match normalize_name(&name) {
-            Ok(normal) if normal == name => match store.name_claim(&name) {
+        // A username in normalized form, or a global slug's `/<slug>`.
+        NameRequest::Lookup { name } => match check_registry_name(&name) {
+            Ok(()) => match store.name_claim(&name) {
                 Ok(Some(claim)) => NameResponse::Found {
                     claim: claim.encode().to_vec(),
                 },
                 Ok(None) => NameResponse::NotFound,
                 Err(e) => refused(format!("store: {e}")),
             },
-            Ok(_) => refused("the name is not normalized".into()),
             Err(e) => refused(e.to_string()),
         },
         NameRequest::Release { release } => match NameRelease::decode(&release, now_ms()) {
@@ -176,6 +179,81 @@ impl Node {
     /// error says why (taken by someone, or too few replicas reachable).
     pub async fn claim_name(&self, name: &str) -> Result<ClaimedName, NodeError> {
         let name = normalize_name(name).map_err(invalid_name)?;
+        let claimed = self.claim_registry_name(name.clone()).await?;
+        // The profile shows the name from now on.
+        let shown = crate::ProfileUpdate {
+            username: Some(Some(name.clone())),
+            ..Default::default()
+        };
+        if let Err(e) = self.set_profile(shown).await {
+            debug!("the profile does not show {name} yet: {e}");
+        }
+        Ok(claimed)
+    }
+
+    /// Claims the global slug `slug` (the web path `/<slug>`) for the hosted identity's post
+    /// whose own slug is `slug`, by quorum like a username. `NameTaken` when another author
+    /// holds it: that post is then reached by its content id.
+    pub async fn claim_global_slug(&self, slug: &str) -> Result<ClaimedName, NodeError> {
+        let name = global_slug_name(slug).map_err(invalid_name)?;
+        self.claim_registry_name(name).await
+    }
+
+    /// Who holds the global slug `slug`, by a read quorum; `None` when nobody does.
+    pub async fn lookup_global_slug(&self, slug: &str) -> Result<Option<NameClaim>, NodeError> {
+        let name = global_slug_name(slug).map_err(invalid_name)?;
+        self.lookup_registry_name(name).await
+    }
+
+    /// Releases the global slug `slug` if the hosted identity holds it (after its post is
+    /// deleted). Returns how many replicas removed it.
+    pub async fn release_global_slug(&self, slug: &str) -> Result<usize, NodeError> {
+        let name = global_slug_name(slug).map_err(invalid_name)?;
+        self.release_registry_name(&name).await
+    }
+
+    /// Claims the global slug of our post `entry` (its own slug), records it here when the
+    /// quorum accepts, and returns it; `None` when the post has no slug or another author
+    /// holds it (the post is then reached globally by its content id).
+    pub async fn claim_post_slug(
+        &self,
+        entry: &VerifiedEntry,
+    ) -> Result<Option<String>, NodeError> {
+        if entry.author() != self.inner.author || !matches!(entry.body(), Body::Post { .. }) {
+            return Ok(None);
+        }
+        let Some(slug) = kith_proto::text::post_slug(entry.body_bytes()) else {
+            return Ok(None);
+        };
+        match self.claim_global_slug(&slug).await {
+            Ok(_) => {
+                self.inner.store.set_global_slug(entry.id(), Some(&slug))?;
+                Ok(Some(slug))
+            }
+            Err(NodeError::NameTaken { .. }) => Ok(None),
+            // A reserved word (`api`) or a slug too long for the registry.
+            Err(NodeError::Invalid(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives back the global slug of our deleted post `id`, and forgets it here.
+    pub(crate) async fn release_post_slug(&self, id: ContentId, slug: &str) {
+        if let Err(e) = self.release_global_slug(slug).await {
+            debug!("the global slug {slug} is not released yet: {e}");
+        }
+        if let Err(e) = self.inner.store.set_global_slug(id, None) {
+            debug!("cannot forget the global slug {slug}: {e}");
+        }
+    }
+
+    /// The global slug held for our post `id`, if one was claimed for it.
+    pub fn global_slug_of(&self, id: &ContentId) -> Result<Option<String>, NodeError> {
+        Ok(self.inner.store.global_slug(id)?)
+    }
+
+    /// The quorum claim of a registry name (a normalized username or `/<slug>`).
+    async fn claim_registry_name(&self, name: String) -> Result<ClaimedName, NodeError> {
         let keypair = self.inner.keypair.clone();
         let signed = name.clone();
         // The proof of work takes a few tens of milliseconds: off the async threads.
@@ -219,14 +297,6 @@ impl Node {
             }
         }
         if accepted_by.len() >= quorum.w {
-            // The profile shows the name from now on.
-            let shown = crate::ProfileUpdate {
-                username: Some(Some(name.clone())),
-                ..Default::default()
-            };
-            if let Err(e) = self.set_profile(shown).await {
-                debug!("the profile does not show {name} yet: {e}");
-            }
             // The other replicas get it too, in the background (more copies survive churn).
             let remaining: Vec<PeerId> = rest.copied().collect();
             if !remaining.is_empty() {
@@ -285,6 +355,11 @@ impl Node {
     /// least R of them must answer); `None` when that majority holds none.
     pub async fn lookup_name(&self, name: &str) -> Result<Option<NameClaim>, NodeError> {
         let name = normalize_name(name).map_err(invalid_name)?;
+        self.lookup_registry_name(name).await
+    }
+
+    /// The quorum lookup of a registry name (a normalized username or `/<slug>`).
+    async fn lookup_registry_name(&self, name: String) -> Result<Option<NameClaim>, NodeError> {
         let replicas = self.replicas(&name).await?;
         let request = NameRequest::Lookup { name: name.clone() };
         let answers = join_all(
@@ -357,22 +432,7 @@ impl Node {
     /// Returns how many replicas removed it.
     pub async fn release_name(&self, name: &str) -> Result<usize, NodeError> {
         let name = normalize_name(name).map_err(invalid_name)?;
-        let release =
-            NameRelease::sign(&self.inner.keypair, &name, now_ms()).map_err(invalid_name)?;
-        let replicas = self.replicas(&name).await?;
-        let request = NameRequest::Release {
-            release: release.encode().to_vec(),
-        };
-        let answers = join_all(
-            replicas
-                .iter()
-                .map(|peer| self.ask_replica(*peer, request.clone())),
-        )
-        .await;
-        let released = answers
-            .iter()
-            .filter(|a| matches!(a, Some(NameResponse::Released { removed: true })))
-            .count();
+        let released = self.release_registry_name(&name).await?;
         // The profile stops showing it.
         let shows_it = self.inner.store.profile(&self.inner.author)?.is_some_and(|p| {
             matches!(p.body(), kith_proto::Body::Profile { username: Some(u), .. } if *u == name)
@@ -387,6 +447,26 @@ impl Node {
             }
         }
         Ok(released)
+    }
+
+    /// Releases a registry name at every replica that holds it for the hosted identity.
+    async fn release_registry_name(&self, name: &str) -> Result<usize, NodeError> {
+        let release =
+            NameRelease::sign(&self.inner.keypair, name, now_ms()).map_err(invalid_name)?;
+        let replicas = self.replicas(name).await?;
+        let request = NameRequest::Release {
+            release: release.encode().to_vec(),
+        };
+        let answers = join_all(
+            replicas
+                .iter()
+                .map(|peer| self.ask_replica(*peer, request.clone())),
+        )
+        .await;
+        Ok(answers
+            .iter()
+            .filter(|a| matches!(a, Some(NameResponse::Released { removed: true })))
+            .count())
     }
 
     /// One re-replication sweep: every claim held here is offered to its current replicas.

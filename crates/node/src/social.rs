@@ -367,6 +367,14 @@ impl Node {
                 };
                 return self.resolve_slug(claim.owner(), &slug).await;
             }
+            // The holder of the global slug: its post with that slug (the claim names only
+            // the owner, so a post by anyone else can never answer it).
+            Permalink::GlobalSlug(slug) => {
+                let Some(claim) = self.lookup_global_slug(&slug).await? else {
+                    return Ok(EntryState::Unknown);
+                };
+                return self.resolve_slug(claim.owner(), &slug).await;
+            }
         };
         if let Some(entry) = self.inner.store.entry_at(&author, seq)? {
             return Ok(EntryState::Held(Box::new(entry)));
@@ -559,6 +567,11 @@ impl Node {
             let node = self.clone();
             let bytes = tombstone.bytes().to_vec();
             tokio::spawn(async move { deliver(&node, author, bytes).await });
+        }
+        // A global slug held for the post is given back (best effort, in the background).
+        if let Some(slug) = self.inner.store.global_slug(&target)? {
+            let node = self.clone();
+            tokio::spawn(async move { node.release_post_slug(target, &slug).await });
         }
         Ok(tombstone)
     }

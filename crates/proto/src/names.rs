@@ -24,6 +24,11 @@
 //! bytes of `a-z`, `0-9`, `_`, `-`, start with a letter, and not be in [`RESERVED_NAMES`].
 //! So `Alice` and fullwidth `ａｌｉｃｅ` are both `alice`, and `é` is refused (NFKC keeps it
 //! one non-ASCII character).
+//!
+//! **Global slugs** share the registry: the registry name `/<slug>` (a `/` then a post slug
+//! as [`crate::text::is_valid_slug`] allows, not in [`RESERVED_NAMES`]) claims the web path
+//! `/<slug>` for the owner's post whose own slug is `<slug>`. A `/` cannot be in a username,
+//! so the two never collide, and claims, releases, keys and quorums work the same way.
 
 use ed25519_dalek::Signature;
 use sha2::{Digest, Sha256};
@@ -53,6 +58,9 @@ pub const NAME_SIGNATURE_DOMAIN: &[u8] = b"kith/name/1\0";
 
 /// Prepended to the normalized name to derive its DHT key ([`name_key`]).
 pub const NAME_KEY_DOMAIN: &[u8] = b"kith/name/1";
+
+/// What starts the registry name of a global slug ([`global_slug_name`]).
+pub const GLOBAL_SLUG_PREFIX: char = '/';
 
 /// Names nobody can claim: words that would impersonate the service or its operators, and
 /// path segments of the web interface and API. All in normalized form.
@@ -146,6 +154,11 @@ pub enum NameError {
     /// In [`RESERVED_NAMES`].
     #[error("`{0}` is reserved; choose another username")]
     Reserved(String),
+    /// A global slug that breaks the slug rules or is reserved.
+    #[error(
+        "`{0}` cannot be a global slug: use lowercase letters a-z, digits and single `-` between words, not a reserved word"
+    )]
+    InvalidSlug(String),
     /// A record or a signing request carries a name that is not in normalized form.
     #[error("`{name}` is not in normalized form; use `{normalized}`")]
     NotNormalized {
@@ -212,6 +225,7 @@ impl NameError {
                 | NameError::OnlyPunctuation
                 | NameError::MustStartWithLetter(_)
                 | NameError::Reserved(_)
+                | NameError::InvalidSlug(_)
                 | NameError::NotNormalized { .. }
         )
     }
@@ -269,6 +283,30 @@ pub fn name_key(name: &str) -> [u8; 32] {
     hasher.update(NAME_KEY_DOMAIN);
     hasher.update(name.as_bytes());
     hasher.finalize().into()
+}
+
+/// The registry name of the global slug `slug`: `/<slug>`, or why `slug` cannot be one
+/// (it breaks the post slug rules, or is a reserved word: `/api` is a route, not a post).
+pub fn global_slug_name(slug: &str) -> Result<String, NameError> {
+    if !crate::text::is_valid_slug(slug) || RESERVED_NAMES.contains(&slug) {
+        return Err(NameError::InvalidSlug(slug.to_owned()));
+    }
+    Ok(format!("{GLOBAL_SLUG_PREFIX}{slug}"))
+}
+
+/// The global slug a registry name stands for (`/hello-world` → `hello-world`); `None` for
+/// a username.
+pub fn global_slug(name: &str) -> Option<&str> {
+    name.strip_prefix(GLOBAL_SLUG_PREFIX)
+}
+
+/// Checks that a registry name is in its one accepted form: a normalized username, or a
+/// global slug's `/<slug>`. Replicas use it on every name they are asked about.
+pub fn check_registry_name(name: &str) -> Result<(), NameError> {
+    match global_slug(name) {
+        Some(slug) => global_slug_name(slug).map(drop),
+        None => check_normalized(name),
+    }
 }
 
 /// Checks that `name` is already in normalized form.
@@ -438,7 +476,7 @@ fn decode_record(bytes: &[u8], now_ms: u64, kind: &'static str) -> Result<Record
         None
     };
     fields.deny_unknown()?;
-    check_normalized(name)?;
+    check_registry_name(name)?;
     if ts > MAX_TIMESTAMP_MS {
         return Err(NameError::BadTimestamp(ts));
     }
@@ -485,7 +523,7 @@ fn sign_record(
 }
 
 fn check_signable(name: &str, ts: u64) -> Result<(), NameError> {
-    check_normalized(name)?;
+    check_registry_name(name)?;
     if ts > MAX_TIMESTAMP_MS {
         return Err(NameError::BadTimestamp(ts));
     }
@@ -766,6 +804,46 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn global_slugs_are_registry_names_of_their_own() {
+        let k = Keypair::from_seed(&[1; 32]);
+        assert_eq!(global_slug_name("hello-world").unwrap(), "/hello-world");
+        assert_eq!(global_slug("/hello-world"), Some("hello-world"));
+        assert_eq!(global_slug("alice"), None);
+        // A claim of a global slug signs, decodes and is keyed like a username's.
+        let c = NameClaim::sign(&k, "/hello-world", NOW).unwrap();
+        assert_eq!(NameClaim::decode(c.encode(), NOW).unwrap(), c);
+        assert_eq!(c.key(), name_key("/hello-world"));
+        assert_ne!(c.key(), name_key("hello-world"));
+        let r = NameRelease::sign(&k, "/hello-world", NOW + 1).unwrap();
+        assert_eq!(NameRelease::decode(r.encode(), NOW).unwrap(), r);
+        // Slug rules hold (no capitals, no doubled or edge dashes, not empty), and the
+        // reserved words cannot be global slugs (they are routes).
+        for bad in ["Hello", "-a", "a--b", "", "api", "p", "hello world", "a_b"] {
+            assert_eq!(
+                global_slug_name(bad),
+                Err(NameError::InvalidSlug(bad.into())),
+                "{bad}"
+            );
+            let name = format!("/{bad}");
+            assert!(check_registry_name(&name).is_err(), "{name}");
+            let payload = encode_payload(CLAIM, &name, &k.author(), NOW, Some(0));
+            let bytes = encode_envelope(&k.sign(&signed_message(&payload)), &payload);
+            assert_eq!(
+                NameClaim::decode(&bytes, NOW),
+                Err(NameError::InvalidSlug(bad.into())),
+                "{name}"
+            );
+        }
+        // Usernames are unchanged: no `/` anywhere else, and slugs longer than a username
+        // are fine as global slugs.
+        assert!(normalize_name("/alice").is_err());
+        assert!(check_registry_name("a/b").is_err());
+        let long = "a".repeat(60);
+        assert!(global_slug_name(&long).is_ok());
+        assert!(normalize_name(&long).is_err());
     }
 
     #[test]

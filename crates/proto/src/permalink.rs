@@ -1,6 +1,7 @@
 //! Permalinks: stable text names for entries, `kith:<cid>` (the entry itself, wherever it
 //! is held), `kith:<did>/<seq>` (a place in an author's feed) and `kith:<user>/<slug>` (a
-//! post by its slug, the author found by username). All resolve on any peer.
+//! post by its slug, the author found by username) and `kith:/<slug>` (a post by its global
+//! slug, held in the name registry). All resolve on any peer.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,20 +27,30 @@ pub enum Permalink {
         /// The post's slug.
         slug: String,
     },
+    /// `kith:/<slug>`: a post by its global slug (unique across the network, claimed in
+    /// the name registry by the post's author).
+    GlobalSlug(String),
 }
 
 /// Why a text is not a permalink.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a permalink; expected kith:<cid> or kith:<did>/<seq>")]
+#[error(
+    "`{0}` is not a permalink; expected kith:<cid>, kith:<did>/<seq>, kith:<username>/<slug> or kith:/<slug>"
+)]
 pub struct PermalinkError(String);
 
 impl FromStr for Permalink {
     type Err = PermalinkError;
 
-    /// Parses `kith:<cid>`, `kith:<did>/<seq>`, or the same without the scheme.
+    /// Parses `kith:<cid>`, `kith:<did>/<seq>`, `kith:<username>/<slug>`, `kith:/<slug>`,
+    /// or the same without the scheme.
     fn from_str(text: &str) -> Result<Self, PermalinkError> {
         let bad = || PermalinkError(text.to_owned());
         let rest = text.strip_prefix(SCHEME).unwrap_or(text);
+        if let Some(slug) = rest.strip_prefix('/') {
+            crate::names::global_slug_name(slug).map_err(|_| bad())?;
+            return Ok(Permalink::GlobalSlug(slug.to_owned()));
+        }
         if let Some((did, seq)) = rest.rsplit_once('/') {
             if !did.starts_with("did:") {
                 let user = crate::names::normalize_name(did).map_err(|_| bad())?;
@@ -68,6 +79,7 @@ impl fmt::Display for Permalink {
             Permalink::Id(id) => write!(f, "{SCHEME}{id}"),
             Permalink::Seq(author, seq) => write!(f, "{SCHEME}{}/{seq}", author.to_did()),
             Permalink::Slug { user, slug } => write!(f, "{SCHEME}{user}/{slug}"),
+            Permalink::GlobalSlug(slug) => write!(f, "{SCHEME}/{slug}"),
         }
     }
 }
@@ -80,14 +92,16 @@ mod tests {
     use crate::identity::Keypair;
 
     #[test]
-    fn both_forms_round_trip() {
+    fn every_form_round_trips() {
         let id = ContentId::of(b"an entry");
         let author = Keypair::from_seed(&[3; 32]).author();
         let slug = Permalink::Slug {
             user: "alice".into(),
             slug: "hello-world".into(),
         };
-        for link in [Permalink::Id(id), Permalink::Seq(author, 42), slug] {
+        let global = Permalink::GlobalSlug("hello-world".into());
+        assert_eq!(global.to_string(), "kith:/hello-world");
+        for link in [Permalink::Id(id), Permalink::Seq(author, 42), slug, global] {
             let text = link.to_string();
             assert!(text.starts_with("kith:"));
             assert_eq!(text.parse::<Permalink>().unwrap(), link);
@@ -101,6 +115,10 @@ mod tests {
             "kith:",
             "kith:nonsense",
             "kith:did:key:zX/1",
+            "kith:/",
+            "kith:/Hello",
+            "kith:/api",
+            "/hello--world",
             &format!("kith:{}/0", author.to_did()),
         ] {
             assert!(bad.parse::<Permalink>().is_err(), "{bad}");

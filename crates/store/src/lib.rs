@@ -236,6 +236,8 @@ pub(crate) enum Setting {
     Tag(String, bool),
     /// Keep the public timeline.
     Public(bool),
+    /// The global slug held for one of our posts (`None`: no longer held).
+    GlobalSlug(kith_proto::ContentId, Option<String>),
 }
 
 /// A per-author setting of this peer.
@@ -470,6 +472,15 @@ impl Store {
     /// Turns the public timeline on or off (a setting of this peer).
     pub fn set_public_timeline(&self, on: bool) -> Result<(), StoreError> {
         self.set(Setting::Public(on))
+    }
+
+    /// Records (`Some`) or forgets (`None`) the global slug held for our post `id`.
+    pub fn set_global_slug(
+        &self,
+        id: kith_proto::ContentId,
+        slug: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.set(Setting::GlobalSlug(id, slug.map(str::to_owned)))
     }
 
     fn set(&self, setting: Setting) -> Result<(), StoreError> {

@@ -721,6 +721,15 @@ impl Store {
         self.timed(PUBLIC, &[], before, limit)
     }
 
+    /// The global slug held for our post `id`, if one was claimed for it.
+    pub fn global_slug(&self, id: &ContentId) -> Result<Option<String>, StoreError> {
+        let txn = self.read()?;
+        let slugs = txn.open_table(GLOBAL_SLUGS)?;
+        Ok(slugs
+            .get(id.digest().as_slice())?
+            .map(|v| v.value().to_owned()))
+    }
+
     /// Hashtags followed on this peer (normalized).
     pub fn followed_tags(&self) -> Result<Vec<String>, StoreError> {
         let txn = self.read()?;

@@ -91,6 +91,10 @@ pub(crate) const NAMES_NAME: &str = "names_v1";
 /// Post slugs, unique per author (the first post with a slug keeps it): `author ‖ slug` →
 /// entry id.
 pub(crate) const SLUGS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("slugs_v1");
+/// Global slugs this peer's identities hold (claimed by quorum in the name registry):
+/// entry id digest (32 bytes) → slug. Written after a successful claim, removed on release.
+pub(crate) const GLOBAL_SLUGS: TableDefinition<'static, &[u8], &str> =
+    TableDefinition::new("global_slugs_v1");
 /// Store metadata: `schema` → layout version, `revision` → count of changes.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
 

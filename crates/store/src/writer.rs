@@ -299,6 +299,13 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                             Setting::Public(on) => {
                                 tx.meta.insert("public_timeline", u64::from(on))?;
                             }
+                            Setting::GlobalSlug(id, Some(slug)) => {
+                                tx.global_slugs
+                                    .insert(id.digest().as_slice(), slug.as_str())?;
+                            }
+                            Setting::GlobalSlug(id, None) => {
+                                tx.global_slugs.remove(id.digest().as_slice())?;
+                            }
                         }
                         tx.changes += 1;
                         Done::Unit
@@ -398,6 +405,7 @@ struct Tx<'t> {
     names: Table<'t, &'static str, &'static [u8]>,
     name_releases: Table<'t, &'static str, &'static [u8]>,
     slugs: Table<'t, &'static [u8], &'static [u8]>,
+    global_slugs: Table<'t, &'static [u8], &'static str>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -446,6 +454,7 @@ impl<'t> Tx<'t> {
             names: txn.open_table(NAMES)?,
             name_releases: txn.open_table(NAME_RELEASES)?,
             slugs: txn.open_table(SLUGS)?,
+            global_slugs: txn.open_table(GLOBAL_SLUGS)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,

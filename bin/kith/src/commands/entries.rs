@@ -83,13 +83,14 @@ pub(super) fn feed(context: &Context, args: &ClientArgs, feed: &FeedArgs<'_>) ->
 }
 
 /// Shows the entry named by `id`: a content id or a permalink (`kith:<cid>`,
-/// `kith:<did>/<seq>`), fetched from peers if this one does not hold it.
+/// `kith:<did>/<seq>`, `kith:<username>/<slug>`, `kith:/<slug>`), fetched from peers if this
+/// one does not hold it.
 pub(super) fn get(context: &Context, args: &ClientArgs, id: &str) -> Result<()> {
     id.parse::<kith_proto::permalink::Permalink>()
         .map_err(|_| {
             anyhow!(
                 "`{id}` is not a content id (bafirei…) nor a permalink (kith:<cid>, \
-             kith:<did>/<seq>)"
+             kith:<did>/<seq>, kith:<username>/<slug>, kith:/<slug>)"
             )
         })?;
     let client = connect(context, args)?;
@@ -293,6 +294,7 @@ mod tests {
             edited: false,
             permalink: String::new(),
             slug: None,
+            global_slug: None,
         };
         assert_eq!(
             human(std::slice::from_ref(&entry), false),

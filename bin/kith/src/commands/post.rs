@@ -48,11 +48,19 @@ pub(super) fn run(
         seq: entry.seq,
         author: entry.author,
         ts: entry.ts,
+        slug: entry.slug,
+        global_slug: entry.global_slug,
     };
     match context.output {
         Output::Json => Output::json(&receipt),
         Output::Quiet => Output::text(&format!("{}\n", receipt.id)),
-        Output::Human => Output::text(&format!("posted {} (seq {})\n", receipt.id, receipt.seq)),
+        Output::Human => {
+            let mut text = format!("posted {} (seq {})\n", receipt.id, receipt.seq);
+            if let Some(slug) = &receipt.global_slug {
+                text.push_str(&format!("at kith:/{slug} (web path /{slug})\n"));
+            }
+            Output::text(&text)
+        }
     }
 }
 

@@ -82,6 +82,8 @@ pub(super) fn act(
         seq: entry.seq,
         author: entry.author,
         ts: entry.ts,
+        slug: entry.slug,
+        global_slug: entry.global_slug,
     };
     match context.output {
         Output::Json => Output::json(&receipt),
