@@ -74,6 +74,9 @@ type InboundNameAnswer = BoxFuture<'static, (ResponseChannel<NameResponse>, Opti
 /// Most inbound name requests waiting for the application's answer at once.
 const MAX_INBOUND_NAMES: usize = 256;
 
+/// Where the answer to a peers query goes.
+type PeersReply = oneshot::Sender<Result<Vec<PeerId>, NetError>>;
+
 struct EventLoop {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
@@ -97,7 +100,8 @@ struct EventLoop {
     inbound: FuturesUnordered<InboundAnswer>,
     name_requests: HashMap<OutboundRequestId, oneshot::Sender<Result<NameResponse, NetError>>>,
     inbound_names: FuturesUnordered<InboundNameAnswer>,
-    closest_queries: HashMap<QueryId, oneshot::Sender<Result<Vec<PeerId>, NetError>>>,
+    /// Closest-peers queries under way: how many peers the caller wants, and where to.
+    closest_queries: HashMap<QueryId, (usize, PeersReply)>,
     /// Peers connected to recently, and when: a name's replica set counts them even while
     /// they are unreachable, so a partitioned minority cannot form quorums of its own.
     known_peers: HashMap<PeerId, std::time::Instant>,
@@ -388,9 +392,15 @@ impl EventLoop {
                     .send_request(&peer, request);
                 self.name_requests.insert(id, reply);
             }
-            Command::ClosestPeers(key, reply) => {
-                let id = self.swarm.behaviour_mut().kad.get_closest_peers(key);
-                self.closest_queries.insert(id, reply);
+            Command::ClosestPeers(key, count, reply) => {
+                let count = count.clamp(1, kad::K_VALUE.get());
+                let wanted = std::num::NonZeroUsize::new(count).unwrap_or(kad::K_VALUE);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_n_closest_peers(key, wanted);
+                self.closest_queries.insert(id, (count, reply));
             }
             Command::MeshPeers(topic, reply) => {
                 let peers = self
@@ -755,7 +765,7 @@ impl EventLoop {
     /// The answer of a closest-peers query: the peers found, the peers known from recent
     /// connections (reachable or not) and this one, closest first.
     fn on_closest(&mut self, id: QueryId, key: Vec<u8>, peers: Vec<PeerId>) {
-        let Some(reply) = self.closest_queries.remove(&id) else {
+        let Some((count, reply)) = self.closest_queries.remove(&id) else {
             return;
         };
         let target = kad::KBucketKey::new(key);
@@ -770,7 +780,7 @@ impl EventLoop {
         all.push(self.local_peer_id());
         all.sort_by_key(|peer| kad::KBucketKey::from(*peer).distance(&target));
         all.dedup();
-        all.truncate(kad::K_VALUE.get());
+        all.truncate(count);
         let _ = reply.send(Ok(all));
     }
 

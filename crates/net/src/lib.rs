@@ -221,7 +221,11 @@ pub(crate) enum Command {
         NameRequest,
         oneshot::Sender<Result<NameResponse, NetError>>,
     ),
-    ClosestPeers(Vec<u8>, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
+    ClosestPeers(
+        Vec<u8>,
+        usize,
+        oneshot::Sender<Result<Vec<PeerId>, NetError>>,
+    ),
     DenyPeers(Vec<PeerId>, oneshot::Sender<Result<Vec<PeerId>, NetError>>),
     AllowPeers(Vec<PeerId>, oneshot::Sender<Vec<PeerId>>),
     AllowAll(oneshot::Sender<Vec<PeerId>>),
@@ -402,10 +406,12 @@ impl NetHandle {
         self.ask(|r| Command::Names(peer, request, r)).await?
     }
 
-    /// The peers closest to a DHT key, this peer included if it is among them, closest
-    /// first (a DHT query: up to 20 remote peers).
-    pub async fn closest_peers(&self, key: Vec<u8>) -> Result<Vec<PeerId>, NetError> {
-        self.ask(|r| Command::ClosestPeers(key, r)).await?
+    /// The `count` peers closest to a DHT key (1 to 20), this peer included if it is among
+    /// them, closest first. An iterative DHT query that ends once the `count` closest peers
+    /// it knows of have answered without naming closer ones: for a handful of peers that is
+    /// a few requests, not one to every peer of a small network.
+    pub async fn closest_peers(&self, key: Vec<u8>, count: usize) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::ClosestPeers(key, count, r)).await?
     }
 
     /// Peers in our gossip mesh for `author`'s topic.

@@ -4,9 +4,10 @@
 //! to `name_key(name)`, this peer included if it is among them. Each replica does an atomic
 //! check-and-insert (the store's `claim_name`): the first valid claim of a name wins there.
 //!
-//! * **Claim**: sent to every replica at once; it succeeds when at least `w` accept. With
-//!   fewer, the claim is withdrawn (a signed release to those that accepted, best effort)
-//!   and reported as failed, never as success.
+//! * **Claim**: asked of the closest replica that answers first, alone (so concurrent
+//!   claimants meet at one check-and-insert), then of every other replica at once; it
+//!   succeeds when at least `w` accept. With fewer, the claim is withdrawn (a signed release
+//!   to those that accepted, best effort) and reported as failed, never as success.
 //! * **Lookup**: asks every replica, needs at least `r` answers, and returns the claim held
 //!   by a majority of those that answered; replicas that answered "not found" are sent that
 //!   claim (read repair).
@@ -20,7 +21,9 @@
 
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use futures::future::join_all;
+use futures::stream::FuturesUnordered;
 use kith_net::libp2p::PeerId;
 use kith_net::{NameRequest, NameResponse};
 use kith_proto::names::{
@@ -139,7 +142,7 @@ impl Node {
         let mut peers = self
             .inner
             .net
-            .closest_peers(name_key(name).to_vec())
+            .closest_peers(name_key(name).to_vec(), self.inner.name_quorum.n)
             .await?;
         peers.truncate(self.inner.name_quorum.n);
         Ok(peers)
@@ -267,9 +270,15 @@ impl Node {
             claim: claim.encode().to_vec(),
         };
         let quorum = self.inner.name_quorum;
-        // Replicas are asked one at a time, closest first: every claimant goes through the
+        // Only a valid claim of this name by someone else counts as "taken".
+        let taken_by = |answer: &[u8]| {
+            NameClaim::decode(answer, now_ms())
+                .ok()
+                .filter(|other| other.name() == name && other.owner() != self.inner.author)
+        };
+        // First the closest replica that answers, alone: every claimant goes through the
         // same first reachable replica, whose check-and-insert lets exactly one of them on
-        // (concurrent claims asked in parallel could split the replicas with nobody
+        // (concurrent claims sent everywhere at once could split the replicas with nobody
         // reaching W). An unreachable replica is skipped; "taken" ends the claim.
         let mut accepted_by = Vec::new();
         let mut taken: Option<NameClaim> = None;
@@ -278,16 +287,10 @@ impl Node {
             match self.ask_replica(*peer, request.clone()).await {
                 Some(NameResponse::Accepted) => {
                     accepted_by.push(*peer);
-                    if accepted_by.len() >= quorum.w {
-                        break;
-                    }
+                    break;
                 }
                 Some(NameResponse::Taken { claim }) => {
-                    // Only a valid claim by someone else counts as "taken".
-                    if let Ok(other) = NameClaim::decode(&claim, now_ms())
-                        && other.name() == name
-                        && other.owner() != self.inner.author
-                    {
+                    if let Some(other) = taken_by(&claim) {
                         taken = Some(other);
                         break;
                     }
@@ -296,21 +299,33 @@ impl Node {
                 None => {}
             }
         }
-        if accepted_by.len() >= quorum.w {
-            // The other replicas get it too, in the background (more copies survive churn).
-            let remaining: Vec<PeerId> = rest.copied().collect();
-            if !remaining.is_empty() {
-                let node = self.clone();
-                let request = request.clone();
-                tokio::spawn(async move {
-                    join_all(
-                        remaining
-                            .iter()
-                            .map(|peer| node.ask_replica(*peer, request.clone())),
-                    )
-                    .await;
-                });
+        // Then every other replica at once: the claim succeeds as soon as W accepted it (the
+        // rest still get it, in the background: more copies survive churn). Two claims can
+        // never both reach W (W > N/2, and a replica accepts one owner), whatever the order.
+        if !accepted_by.is_empty() && accepted_by.len() < quorum.w {
+            let mut asked: FuturesUnordered<_> = rest
+                .by_ref()
+                .map(|peer| {
+                    let (node, request, peer) = (self.clone(), request.clone(), *peer);
+                    tokio::spawn(async move { (peer, node.ask_replica(peer, request).await) })
+                })
+                .collect();
+            while accepted_by.len() < quorum.w
+                && let Some(answered) = asked.next().await
+            {
+                match answered {
+                    Ok((peer, Some(NameResponse::Accepted))) => accepted_by.push(peer),
+                    Ok((_, Some(NameResponse::Taken { claim }))) => {
+                        taken = taken.or_else(|| taken_by(&claim));
+                    }
+                    Ok((peer, Some(other))) => {
+                        debug!("replica {peer} answered a claim with {other:?}")
+                    }
+                    Ok((_, None)) | Err(_) => {}
+                }
             }
+        }
+        if accepted_by.len() >= quorum.w {
             return Ok(ClaimedName {
                 claim,
                 accepted: accepted_by.len(),
@@ -515,16 +530,27 @@ impl Node {
     }
 }
 
-/// Runs re-replication sweeps until the node stops.
+/// Runs re-replication sweeps until the node stops. The first sweep comes after a random
+/// part of `every` (then one every `every`): peers started together (a data centre's reboot,
+/// a testnet) would otherwise all sweep at once, and the replicas of every name would get
+/// their requests in bursts.
 pub(crate) fn spawn_replication(node: &Node, every: Duration) {
+    use std::hash::{BuildHasher as _, Hasher as _};
     let node = node.clone();
+    // A process-random number, no crate needed: the std hasher's keys are random.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let phase = every.mul_f64((random % 1_000_000) as f64 / 1_000_000.0);
     tokio::spawn(async move {
         let mut stop = node.inner.stop.subscribe();
+        let mut wait = phase;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(every) => node.replicate_names().await,
+                _ = tokio::time::sleep(wait) => node.replicate_names().await,
                 _ = stop.changed() => return,
             }
+            wait = every;
         }
     });
 }
