@@ -259,13 +259,15 @@ impl Node {
     async fn claim_registry_name(&self, name: String) -> Result<ClaimedName, NodeError> {
         let keypair = self.inner.keypair.clone();
         let signed = name.clone();
-        // The proof of work takes a few tens of milliseconds: off the async threads.
-        let claim =
-            tokio::task::spawn_blocking(move || NameClaim::sign(&keypair, &signed, now_ms()))
-                .await
-                .map_err(|_| NodeError::Stopped)?
-                .map_err(invalid_name)?;
-        let replicas = self.replicas(&name).await?;
+        // The proof of work takes milliseconds to tens of milliseconds: off the async
+        // threads, and while the DHT finds the replica set (neither needs the other).
+        let signing =
+            tokio::task::spawn_blocking(move || NameClaim::sign(&keypair, &signed, now_ms()));
+        let (claim, replicas) = tokio::join!(signing, self.replicas(&name));
+        let claim = claim
+            .map_err(|_| NodeError::Stopped)?
+            .map_err(invalid_name)?;
+        let replicas = replicas?;
         let request = NameRequest::Claim {
             claim: claim.encode().to_vec(),
         };

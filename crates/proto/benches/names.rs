@@ -1,5 +1,5 @@
 //! Costs of the name registry's records. Signing a claim is dominated by the proof of work
-//! (`NAME_POW_BITS` = 16: about 65,536 hashes on average, geometric, so single runs vary a
+//! (`NAME_POW_BITS` = 14: about 16,384 hashes on average, geometric, so single runs vary a
 //! lot); each iteration signs at another timestamp, so the median is over many searches.
 //!
 //! ```text

@@ -44,10 +44,12 @@ pub const MIN_USERNAME_CHARS: usize = 3;
 /// Most bytes (and characters: a username is ASCII) in a username.
 pub const MAX_USERNAME_BYTES: usize = 32;
 
-/// Leading zero bits required of `sha2-256(claim payload)`. About 65,536 hashes to find on
-/// average: milliseconds for a person claiming one name, a real cost for someone squatting
-/// thousands.
-pub const NAME_POW_BITS: u32 = 16;
+/// Leading zero bits required of `sha2-256(claim payload)`. About 16,384 hashes to find on
+/// average (the search is geometric: 1 in 100 claims needs 4.6 times that): a millisecond or
+/// two for a person claiming one name, CPU that someone squatting millions of names must
+/// spend for each. 16 bits (4 times the work) put the search's own 99th percentile at about
+/// 30 ms, most of the 50 ms a claim may take (docs/BENCHMARKS.md, Names).
+pub const NAME_POW_BITS: u32 = 14;
 
 /// Largest encoded claim or release accepted. A valid one is about 200 bytes.
 pub const MAX_NAME_RECORD_BYTES: usize = 1024;
@@ -543,7 +545,7 @@ pub struct NameClaim {
 
 impl NameClaim {
     /// Signs a claim of `name` (must already be normalized, see [`normalize_name`]) at
-    /// `ts_ms`, searching the nonce for [`NAME_POW_BITS`] of proof of work (about 65,536
+    /// `ts_ms`, searching the nonce for [`NAME_POW_BITS`] of proof of work (about 16,384
     /// hashes on average: run it off an async executor's threads).
     pub fn sign(keypair: &Keypair, name: &str, ts_ms: u64) -> Result<Self, NameError> {
         check_signable(name, ts_ms)?;
