@@ -386,6 +386,10 @@ pub(crate) enum Command {
 
     /// Show the daemon's state: peers, entries, follows, uptime.
     Status(ClientArgs),
+
+    /// Print a one-time link that signs a browser in to the daemon's web UI (valid 10
+    /// minutes, works once).
+    Ui(ClientArgs),
 }
 
 /// The subcommands of `kith name`.

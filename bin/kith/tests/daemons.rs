@@ -8,56 +8,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Daemon, Sandbox, failed, wait_for};
+use support::{Peer, Sandbox, failed, wait_for};
 
 /// How long a post may take to reach a follower.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
-
-/// A peer: its directory, its running daemon, its identity.
-struct Peer {
-    sandbox: Sandbox,
-    daemon: Daemon,
-    did: String,
-    listen_addrs: Vec<String>,
-}
-
-impl Peer {
-    fn start(bootstrap: Option<&Peer>) -> Self {
-        let sandbox = Sandbox::new();
-        let did = sandbox.init();
-        let mut args = Vec::new();
-        if let Some(first) = bootstrap {
-            for addr in &first.listen_addrs {
-                args.push("--bootstrap".to_owned());
-                args.push(addr.clone());
-            }
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let daemon = sandbox.daemon(&args);
-        let id = sandbox.json(&["id"]);
-        assert_eq!(id["did"], did.as_str());
-        let listen_addrs: Vec<String> = id["listen_addrs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|addr| addr.as_str().unwrap().to_owned())
-            .collect();
-        assert!(!listen_addrs.is_empty(), "{id}");
-        Self {
-            sandbox,
-            daemon,
-            did,
-            listen_addrs,
-        }
-    }
-
-    fn timeline_has(&self, id: &str) -> bool {
-        self.sandbox
-            .list(&["timeline", "--limit", "50"])
-            .iter()
-            .any(|entry| entry["id"] == id)
-    }
-}
 
 #[test]
 fn a_post_reaches_the_followers_through_three_daemons() {

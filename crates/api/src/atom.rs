@@ -16,6 +16,8 @@ use kith_proto::{AuthorId, Body, Entry};
 use kith_store::{Store, StoreError};
 
 use crate::error::ApiError;
+use crate::model::ErrorBody;
+use crate::openapi::SERVER_ERROR;
 use crate::routes::AppState;
 
 /// Most entries in a feed.
@@ -75,6 +77,29 @@ fn read(store: &Store, author: &AuthorId) -> Result<Held, StoreError> {
     })
 }
 
+/// An author's Atom feed
+///
+/// The author's newest 50 posts, replies and reposts held here, as an Atom 1.0 document, for feed
+/// readers. No token: it holds only what the author published and signed.
+#[utoipa::path(
+    get,
+    path = "/feeds/{file}",
+    tag = "pages",
+    operation_id = "atom_feed",
+    params(
+        ("file" = String, Path, description = "The author's did followed by `.atom`: \
+            `did:key:z6Mk….atom`"),
+    ),
+    responses(
+        (status = 200, body = String, content_type = "application/atom+xml", description = "\
+            The Atom 1.0 document (`application/atom+xml; charset=utf-8`)"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 404, body = ErrorBody, description = "`no_route`: the file does not end in \
+            `.atom`; `author_not_found`: nothing of that author is stored here"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+    ),
+)]
 pub(crate) async fn feed(
     State(state): State<AppState>,
     file: Result<Path<String>, PathRejection>,

@@ -47,6 +47,18 @@ impl ApiError {
     }
 
     /// 500 for a failure inside the server (a task that panicked, …).
+    /// A request signed in by the web UI's cookie that changes something, sent by a page of
+    /// another origin (cross-site request forgery, or a misconfigured proxy).
+    pub(crate) fn cross_origin(why: String) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            format!(
+                "refused: a request signed in by the web UI's cookie must come from the daemon's own page ({why}); scripts use the API token instead"
+            ),
+        )
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }

@@ -29,7 +29,9 @@
 //! | `atom` | `GET /feeds/{did}.atom`: an author's public posts as an Atom feed (no token) |
 //! | `bridges` | `/api/v1/bridges`: RSS/Atom feeds republished as kith authors |
 //! | `events` | the event hub behind `GET /api/v1/events`: numbering, resume ring, bounded fan-out |
+//! | [`ui`] | the web UI (files compiled in by `build.rs`) and its sign-in: one-time links, the session cookie, the same-origin check |
 //! | `error` | error responses `{"error", "code"}` and the mapping of library errors |
+//! | `openapi` | the OpenAPI 3.1 document of every route, `GET /api/openapi.json` (no token), generated with utoipa |
 //!
 //! Every queue is bounded: request bodies are limited to [`MAX_BODY_BYTES`], each event
 //! stream client may fall at most a fixed number of events behind before it is told to
@@ -40,7 +42,9 @@ mod bridges;
 mod error;
 mod events;
 pub mod model;
+mod openapi;
 mod routes;
+pub mod ui;
 
 use std::future::Future;
 use std::io;

@@ -5,12 +5,16 @@
 //! Clients therefore ignore fields they do not know (no `deny_unknown_fields` on response
 //! types), while the server refuses unknown fields in request bodies, so a typo in a field
 //! name is an error instead of being ignored.
+//!
+//! Every type derives `utoipa::ToSchema`: the OpenAPI document (`GET /api/openapi.json`) takes
+//! its schemas from them, and its descriptions from their doc comments.
 
 use kith_proto::{Body, Entry};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// One entry of a feed, as every route and the event stream show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EntryObject {
     /// Content id of the entry (CIDv1 text, `b…`).
     pub id: String,
@@ -69,7 +73,7 @@ pub struct EntryObject {
 }
 
 /// How many authors reacted to an entry with one reaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReactionObject {
     /// The emoji or word.
     pub reaction: String,
@@ -78,7 +82,7 @@ pub struct ReactionObject {
 }
 
 /// `POST /api/v1/entries/{id}/reactions` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReaction {
     /// An emoji or a short word, 1 to 64 bytes; replaces this identity's earlier reaction.
@@ -86,7 +90,7 @@ pub struct NewReaction {
 }
 
 /// `POST /api/v1/entries/{id}/reposts` request body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRepost {
     /// A comment: makes it a quote post.
@@ -95,7 +99,7 @@ pub struct NewRepost {
 }
 
 /// `POST /api/v1/entries/{id}/edits` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEdit {
     /// The new text.
@@ -104,7 +108,7 @@ pub struct NewEdit {
 
 /// `GET /api/v1/entries/{id}/history`: the original entry, then its author's edits, oldest
 /// first (the last one's text is the current text).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct History {
     /// The entries.
     pub entries: Vec<EntryObject>,
@@ -112,7 +116,7 @@ pub struct History {
 
 /// One notification: an entry that concerns the hosted identity. The items of
 /// `GET /api/v1/notifications` and the data of the `notification` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NotificationObject {
     /// `reply` (to one of your entries), `mention`, `reaction` (to one of your entries),
     /// `repost` (or quote of one of your entries) or `follow` (of you).
@@ -122,7 +126,7 @@ pub struct NotificationObject {
 }
 
 /// `GET /api/v1/notifications`: one page, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Notifications {
     /// The notifications.
     pub notifications: Vec<NotificationObject>,
@@ -132,7 +136,7 @@ pub struct Notifications {
 
 /// `GET /api/v1/tags/{tag}` and `GET /api/v1/public`: one page of a timeline, newest
 /// first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TimelinePage {
     /// The entries.
     pub entries: Vec<EntryObject>,
@@ -141,7 +145,7 @@ pub struct TimelinePage {
 }
 
 /// `POST /api/v1/tags` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTag {
     /// The hashtag, with or without `#`.
@@ -149,14 +153,14 @@ pub struct NewTag {
 }
 
 /// `GET /api/v1/tags`: hashtags followed here (normalized, without `#`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Tags {
     /// The tags.
     pub tags: Vec<String>,
 }
 
 /// `GET` and `PUT /api/v1/public/settings`: whether the public timeline is on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublicSettings {
     /// On: this peer joins the public stream and keeps what it carries.
@@ -164,7 +168,7 @@ pub struct PublicSettings {
 }
 
 /// `POST /api/v1/names` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewName {
     /// The username wanted (normalized by the daemon: NFKC, lower case).
@@ -173,7 +177,7 @@ pub struct NewName {
 
 /// A name and its owner: `GET /api/v1/names/{name}`, and `POST /api/v1/names` (with the
 /// quorum figures).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NameObject {
     /// The normalized name.
     pub name: String,
@@ -190,7 +194,7 @@ pub struct NameObject {
 }
 
 /// `DELETE /api/v1/names/{name}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NameReleased {
     /// The normalized name.
     pub name: String,
@@ -199,7 +203,7 @@ pub struct NameReleased {
 }
 
 /// `POST /api/v1/blobs`: the image stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlobObject {
     /// The blob's content id (its manifest's), for a profile's `avatar`.
     pub id: String,
@@ -211,7 +215,7 @@ pub struct BlobObject {
 }
 
 /// `POST /api/v1/profile` request body: the fields given replace the current ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProfile {
     /// Display name, 1 to 128 bytes.
@@ -226,7 +230,7 @@ pub struct NewProfile {
 }
 
 /// `GET /api/v1/profiles/{did}`: an author's current profile as this peer knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProfileObject {
     /// The author, `did:key:z6Mk…`.
     pub author: String,
@@ -253,7 +257,7 @@ pub struct ProfileObject {
 }
 
 /// `POST /api/v1/blocks` and `POST /api/v1/mutes` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorRef {
     /// The author, `did:key:z6Mk…`.
@@ -261,7 +265,7 @@ pub struct AuthorRef {
 }
 
 /// `GET /api/v1/blocks` and `GET /api/v1/mutes`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuthorList {
     /// The authors, `did:key:z6Mk…`.
     pub authors: Vec<String>,
@@ -309,15 +313,25 @@ impl From<&Entry> for EntryObject {
     }
 }
 
+/// `POST /api/v1/ui/login`: a one-time sign-in link for the web UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoginLink {
+    /// Open it in a browser on this machine: it signs the browser in (a session cookie) and
+    /// shows the page. It works once.
+    pub url: String,
+    /// Seconds the link stays valid.
+    pub expires_in_s: u64,
+}
+
 /// `GET /health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// Always `"ok"` while the API answers.
     pub status: String,
 }
 
 /// `GET /api/v1/identity`: who this peer is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Identity {
     /// The author hosted here, `did:key:z6Mk…`.
     pub author: String,
@@ -330,7 +344,7 @@ pub struct Identity {
 }
 
 /// `POST /api/v1/posts` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPost {
     /// The text: 1 to `kith_proto::limits::MAX_TEXT_BYTES` bytes of UTF-8.
@@ -344,7 +358,7 @@ pub struct NewPost {
 }
 
 /// `GET /api/v1/entries/{id}/thread`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Thread {
     /// The entry first (if held), then the replies known here, breadth first, each
     /// parent's replies oldest first.
@@ -352,7 +366,7 @@ pub struct Thread {
 }
 
 /// `POST /api/v1/follows` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFollow {
     /// Whom to follow, `did:key:z6Mk…`.
@@ -360,7 +374,7 @@ pub struct NewFollow {
 }
 
 /// `GET /api/v1/timelines/home`: one page, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HomePage {
     /// The entries.
     pub entries: Vec<EntryObject>,
@@ -369,7 +383,7 @@ pub struct HomePage {
 }
 
 /// `GET /api/v1/feeds/{did}`: one page of an author's feed, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FeedPage {
     /// The entries.
     pub entries: Vec<EntryObject>,
@@ -378,14 +392,14 @@ pub struct FeedPage {
 }
 
 /// `GET /api/v1/follows`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Following {
     /// The authors the local identity follows, `did:key:z6Mk…` each.
     pub following: Vec<String>,
 }
 
 /// One connected peer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Peer {
     /// Its libp2p peer id.
     pub peer_id: String,
@@ -394,14 +408,14 @@ pub struct Peer {
 }
 
 /// `GET /api/v1/peers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Peers {
     /// The peers this node is connected to.
     pub peers: Vec<Peer>,
 }
 
 /// `GET /api/v1/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Status {
     /// The author hosted here.
     pub author: String,
@@ -444,14 +458,14 @@ pub struct Status {
 
 /// `GET`, `POST` and `DELETE /api/v1/denied-peers` (and `DELETE
 /// /api/v1/denied-peers/{peer_id}`): the deny list after the request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DeniedPeers {
     /// Every denied peer id (`12D3KooW…`), sorted.
     pub peers: Vec<String>,
 }
 
 /// `POST /api/v1/denied-peers` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DenyPeers {
     /// The peer ids to deny (`12D3KooW…`).
@@ -459,7 +473,7 @@ pub struct DenyPeers {
 }
 
 /// `GET /api/v1/heads/{did}`: an author's feed head as found on the DHT.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HeadObject {
     /// The author, `did:key:z6Mk…`.
     pub author: String,
@@ -475,7 +489,7 @@ pub struct HeadObject {
 
 /// The `data` of an `entry` event on `GET /api/v1/events`: the entry object plus where it
 /// came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EntryEvent {
     /// The entry.
     #[serde(flatten)]
@@ -486,14 +500,14 @@ pub struct EntryEvent {
 }
 
 /// The `data` of a `reset` event: the client missed events and should reload what it shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ResetEvent {
     /// Why (for people).
     pub reason: String,
 }
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// What went wrong and what to do, for people.
     pub error: String,
@@ -502,7 +516,7 @@ pub struct ErrorBody {
 }
 
 /// `POST /api/v1/bridges` request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewBridge {
     /// The RSS or Atom feed to bridge, an `http://` or `https://` URL.
@@ -510,7 +524,7 @@ pub struct NewBridge {
 }
 
 /// A bridge feed: an external RSS or Atom feed republished by this daemon as a kith author.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BridgeObject {
     /// The bridge's author, `did:key:z6Mk…`: follow it like anyone's.
     pub author: String,
@@ -528,7 +542,7 @@ pub struct BridgeObject {
 }
 
 /// `GET /api/v1/bridges`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BridgeList {
     /// The bridges of this daemon, oldest first.
     pub bridges: Vec<BridgeObject>,

@@ -19,9 +19,11 @@ use kith_proto::{AuthorId, ContentId};
 use kith_store::{HomeCursor, Store};
 use serde::Deserialize;
 use tokio::sync::watch;
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::events::Hub;
+use crate::model::ErrorBody;
 use crate::model::{
     AuthorList, AuthorRef, BlobObject, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following,
     HeadObject, Health, History, HomePage, Identity, NameObject, NameReleased, NewEdit, NewFollow,
@@ -29,6 +31,7 @@ use crate::model::{
     Notifications, Peer, Peers, ProfileObject, PublicSettings, ReactionObject, Status, Tags,
     Thread, TimelinePage,
 };
+use crate::openapi::{BODY_TOO_LARGE, NOT_JSON, SERVER_ERROR, UNAUTHORIZED, UNAVAILABLE};
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
 
 /// Entries per page when the request does not say.
@@ -43,6 +46,7 @@ pub(crate) struct AppState {
     token: Arc<str>,
     hub: Arc<Hub>,
     stop: watch::Receiver<bool>,
+    pub(crate) logins: Arc<crate::ui::LoginCodes>,
 }
 
 impl AppState {
@@ -57,7 +61,13 @@ impl AppState {
             token: token.into(),
             hub,
             stop,
+            logins: Arc::default(),
         }
+    }
+
+    /// The API token (also the key of the web UI's session cookies).
+    pub(crate) fn token(&self) -> &str {
+        &self.token
     }
 }
 
@@ -109,6 +119,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/denied-peers/{peer_id}", delete(allow_peer))
         .route("/api/v1/heads/{did}", get(head))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/ui/login", post(crate::ui::login_link))
         .route(
             "/api/v1/bridges",
             get(crate::bridges::list).post(crate::bridges::create),
@@ -123,6 +134,14 @@ pub(crate) fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health))
+        // The OpenAPI document of every route (see `openapi`): no token, it holds no data.
+        .route("/api/openapi.json", get(crate::openapi::document))
+        // The web UI: its page and files, and its sign-in (see `ui`). No token: the page
+        // holds no data, and signing in is what the one-time code is for.
+        .route("/", get(crate::ui::index))
+        .route("/assets/{file}", get(crate::ui::asset))
+        .route("/login", get(crate::ui::login))
+        .route("/logout", post(crate::ui::logout))
         // Permalink pages are for browsers and show only what authors published: no token.
         .route("/p/{*link}", get(permalink_page))
         // `/<username>/<slug>`: a post by its slug (usernames never collide with the
@@ -143,7 +162,7 @@ pub(crate) fn router(state: AppState) -> Router {
 // ---- authentication ----
 
 /// Compares in time that depends only on the lengths (the token's length is not secret).
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+pub(crate) fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     if given.len() != expected.len() {
         return false;
     }
@@ -161,12 +180,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Lets a request on with the bearer token, or with the web UI's session cookie (and, for a
+/// change, from the daemon's own origin: see `ui`).
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match bearer(request.headers()) {
-        Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => {
+    if let Some(token) = bearer(request.headers()) {
+        return if same_secret(token.as_bytes(), state.token.as_bytes()) {
             next.run(request).await
-        }
-        _ => ApiError::unauthorized().into_response(),
+        } else {
+            ApiError::unauthorized().into_response()
+        };
+    }
+    match crate::ui::cookie_auth(&state.token, request.method(), request.headers()) {
+        crate::ui::CookieAuth::Accepted => next.run(request).await,
+        crate::ui::CookieAuth::CrossOrigin(why) => ApiError::cross_origin(why).into_response(),
+        crate::ui::CookieAuth::Absent => ApiError::unauthorized().into_response(),
     }
 }
 
@@ -183,7 +210,13 @@ async fn require_token_or_query(
         Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => {
             next.run(request).await
         }
-        _ => ApiError::unauthorized().into_response(),
+        Some(_) => ApiError::unauthorized().into_response(),
+        // The web UI's EventSource sends the session cookie (a GET: no origin check).
+        None => match crate::ui::cookie_auth(&state.token, request.method(), request.headers()) {
+            crate::ui::CookieAuth::Accepted => next.run(request).await,
+            crate::ui::CookieAuth::CrossOrigin(why) => ApiError::cross_origin(why).into_response(),
+            crate::ui::CookieAuth::Absent => ApiError::unauthorized().into_response(),
+        },
     }
 }
 
@@ -244,6 +277,18 @@ async fn read_store<T: Send + 'static>(
 
 // ---- handlers ----
 
+/// Is the API up?
+///
+/// Answers `{"status": "ok"}` while the API answers. No token: for supervisors and scripts that
+/// wait for the daemon.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "meta",
+    responses(
+        (status = 200, body = Health, description = "The API answers"),
+    ),
+)]
 async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
@@ -265,6 +310,22 @@ async fn wrong_method() -> ApiError {
     )
 }
 
+/// Who this peer is
+///
+/// The identity this daemon hosts, the node's libp2p peer id, the full multiaddrs it listens on and
+/// the daemon's version.
+#[utoipa::path(
+    get,
+    path = "/api/v1/identity",
+    tag = "node",
+    responses(
+        (status = 200, body = Identity, description = "This peer's identity"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn identity(State(state): State<AppState>) -> Result<Json<Identity>, ApiError> {
     let listen_addrs = state.node.listen_addrs().await?;
     Ok(Json(Identity {
@@ -275,6 +336,34 @@ async fn identity(State(state): State<AppState>) -> Result<Json<Identity>, ApiEr
     }))
 }
 
+/// Post (or reply)
+///
+/// Signs a `post` entry as the next entry of the daemon's author's feed (a `reply` with `reply_to`;
+/// with `anonymous`, signed by a fresh one-time key), stores it durably, then publishes it. A post
+/// with a slug also claims its global slug (waiting up to 3 s; see `global_slug`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts",
+    tag = "entries",
+    request_body = NewPost,
+    responses(
+        (status = 201, body = EntryObject, description = "The new entry, once stored"),
+        (status = 400, body = ErrorBody, description = "`empty_text`: the text is empty; \
+            `text_too_long`: over 16384 bytes of UTF-8; `invalid_id`: `reply_to` is not a content \
+            id; `invalid_input`: the node refused the input; `invalid_json`, `invalid_body`: not \
+            the expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: the entry `reply_to` \
+            names is not held here (or was deleted)"),
+        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+            the new entry (it is frozen after a fork)"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn create_post(
     State(state): State<AppState>,
     body: Result<Json<NewPost>, JsonRejection>,
@@ -343,6 +432,30 @@ fn parse_id(text: &str) -> Result<ContentId, ApiError> {
 /// Most entries of a thread answered.
 const MAX_THREAD: usize = 1000;
 
+/// A thread
+///
+/// The entry (if held) first, then every reply to it this peer holds, breadth first, at most 1000,
+/// decorated; muted authors are left out. Also refreshes the thread from up to 2 peers in the
+/// background.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entries/{id}/thread",
+    tag = "entries",
+    params(
+        ("id" = String, Path, description = "The content id of the entry (CIDv1 text, `bafirei…`)"),
+    ),
+    responses(
+        (status = 200, body = Thread, description = "The entry and its replies"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: neither the entry nor \
+            any reply to it is held (or all are by muted authors)"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn thread(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -413,6 +526,31 @@ fn decorate(
         .collect()
 }
 
+/// An entry this peer holds
+///
+/// The entry, with `reactions`, `reposts` and the latest edit filled in. Only this peer's store is
+/// read; peers are not asked (for that, see `GET /api/v1/resolve`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/entries/{id}",
+    tag = "entries",
+    params(
+        ("id" = String, Path, description = "The content id of the entry (CIDv1 text, `bafirei…`)"),
+    ),
+    responses(
+        (status = 200, body = EntryObject, description = "The entry, decorated"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: no entry with that id \
+            is stored on this peer"),
+        (status = 410, body = ErrorBody, description = "`entry_deleted`: its author deleted it; \
+            this peer holds the tombstone"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn entry(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -445,6 +583,35 @@ fn deleted(text: &str, tombstone: &ContentId) -> ApiError {
     )
 }
 
+/// Delete one of the daemon's author's own entries
+///
+/// Signs a `delete` entry (the tombstone) as the next entry of the feed, drops the target's body
+/// here and publishes the tombstone.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/entries/{id}",
+    tag = "entries",
+    params(
+        ("id" = String, Path, description = "The content id of the entry (CIDv1 text, `bafirei…`)"),
+    ),
+    responses(
+        (status = 200, body = EntryObject, description = "The tombstone (`kind` `delete`, \
+            `target` the deleted entry)"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `invalid_input`: a delete cannot be deleted; `invalid_path`: a path segment that is \
+            not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 403, body = ErrorBody, description = "`not_your_entry`: the entry is another \
+            author's"),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: not held here, or \
+            already deleted"),
+        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+            the new entry"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn delete_entry(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -455,6 +622,35 @@ async fn delete_entry(
     Ok(Json(EntryObject::from(&*tombstone)))
 }
 
+/// React to an entry
+///
+/// Signs a `react` entry for the entry, which this peer must hold; it replaces the author's earlier
+/// reaction to it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/reactions",
+    tag = "entries",
+    params(
+        ("id" = String, Path, description = "The content id of the entry (CIDv1 text, `bafirei…`)"),
+    ),
+    request_body = NewReaction,
+    responses(
+        (status = 201, body = EntryObject, description = "The `react` entry"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `invalid_input`: a reaction empty or over 64 bytes; `invalid_json`, `invalid_body`: \
+            not the expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: the target is not \
+            held, or was deleted"),
+        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+            the new entry"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn react(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -467,6 +663,35 @@ async fn react(
     Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
 }
 
+/// Repost an entry (or quote it)
+///
+/// Body `{}` for a plain repost, `{"text": …}` for a quote post. The entry must be held here.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/reposts",
+    tag = "entries",
+    params(
+        ("id" = String, Path, description = "The content id of the entry (CIDv1 text, `bafirei…`)"),
+    ),
+    request_body = NewRepost,
+    responses(
+        (status = 201, body = EntryObject, description = "The `repost` entry (`text` `null` for a \
+            plain repost)"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `empty_text`: `\"text\": \"\"`; `text_too_long`: over 16384 bytes; `invalid_json`, \
+            `invalid_body`: not the expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: the target is not \
+            held, or was deleted"),
+        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+            the new entry"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn repost(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -482,6 +707,36 @@ async fn repost(
     Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
 }
 
+/// Edit one of the daemon's author's own entries
+///
+/// Signs an `edit` entry giving a new text to a post, reply or quote post. The original and every
+/// edit are kept; entry objects show the latest edit with `"edited": true`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entries/{id}/edits",
+    tag = "entries",
+    params(
+        ("id" = String, Path, description = "The content id of the entry (CIDv1 text, `bafirei…`)"),
+    ),
+    request_body = NewEdit,
+    responses(
+        (status = 201, body = EntryObject, description = "The `edit` entry"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `empty_text`; `text_too_long`; `invalid_input`: the entry has no text or is itself an \
+            edit; `invalid_json`, `invalid_body`: not the expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 403, body = ErrorBody, description = "`not_your_entry`: the entry is another \
+            author's"),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: not held, or deleted"),
+        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+            the new entry"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn edit(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -495,6 +750,30 @@ async fn edit(
     Ok((StatusCode::CREATED, Json(EntryObject::from(&*entry))))
 }
 
+/// An entry's edit history
+///
+/// The entry as first written, then every edit of it by its own author held here, oldest first (not
+/// decorated).
+#[utoipa::path(
+    get,
+    path = "/api/v1/entries/{id}/history",
+    tag = "entries",
+    params(
+        ("id" = String, Path, description = "The content id of the entry (CIDv1 text, `bafirei…`)"),
+    ),
+    responses(
+        (status = 200, body = History, description = "The original and its edits"),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: no entry with that id \
+            is stored here"),
+        (status = 410, body = ErrorBody, description = "`entry_deleted`: its author deleted it"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn history(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -525,6 +804,37 @@ async fn history(
     }
 }
 
+/// Upload an image
+///
+/// The body is the raw bytes of a PNG, JPEG, GIF or WebP image (not JSON; any `Content-Type`), at
+/// most 4 MiB; its type is found from its first bytes. The same image uploaded twice has the same
+/// id.
+#[utoipa::path(
+    post,
+    path = "/api/v1/blobs",
+    tag = "profiles",
+    request_body(
+        description = "The raw bytes of the image (any `Content-Type`), at most 4 MiB",
+        content(
+            ("application/octet-stream"),
+            ("image/png"),
+            ("image/jpeg"),
+            ("image/gif"),
+            ("image/webp"),
+        ),
+    ),
+    responses(
+        (status = 201, body = BlobObject, description = "The stored blob"),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: empty, over 4 MiB, or \
+            not a PNG, JPEG, GIF or WebP image; `invalid_body`: the body could not be read"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 413, body = ErrorBody, description = "`blob_too_large`: a body of more than \
+            4194305 bytes"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn upload_blob(
     State(state): State<AppState>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
@@ -553,6 +863,30 @@ async fn upload_blob(
     ))
 }
 
+/// An image
+///
+/// The whole blob if this peer holds it, with `Content-Type` its type, `X-Content-Type-Options:
+/// nosniff` and `Cache-Control: private, max-age=31536000, immutable`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/blobs/{id}",
+    tag = "profiles",
+    params(
+        ("id" = String, Path, description = "The blob's content id (its manifest's)"),
+    ),
+    responses(
+        (status = 200, description = "The image, with its type as `Content-Type`",
+            content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"))),
+        (status = 400, body = ErrorBody, description = "`invalid_id`: not a content id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`blob_not_found`: the manifest or a chunk \
+            is not held here"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn blob(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -580,6 +914,32 @@ async fn blob(
     }
 }
 
+/// Set the daemon's author's profile
+///
+/// The fields given replace the current ones, the others are kept. Signs a `profile` entry with the
+/// result and publishes it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/profile",
+    tag = "profiles",
+    request_body = NewProfile,
+    responses(
+        (status = 201, body = ProfileObject, description = "The new profile"),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: a field empty or too \
+            long, or no field given; `invalid_id`: a malformed `avatar`; `invalid_json`, \
+            `invalid_body`: not the expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`blob_not_found`: the avatar is not \
+            stored here (upload it first)"),
+        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+            the new entry"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn set_profile(
     State(state): State<AppState>,
     body: Result<Json<NewProfile>, JsonRejection>,
@@ -601,6 +961,29 @@ async fn set_profile(
     Ok((StatusCode::CREATED, Json(shown)))
 }
 
+/// An author's profile
+///
+/// The author's newest `profile` entry held here, as a profile object. Only the store is read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/profiles/{did}",
+    tag = "profiles",
+    params(
+        ("did" = String, Path, description = "The author, `did:key:z6Mk…` (as it is, no escaping \
+            needed)"),
+    ),
+    responses(
+        (status = 200, body = ProfileObject, description = "The profile"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`profile_not_found`: no profile entry of \
+            the author is held here"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn profile(
     State(state): State<AppState>,
     did: Result<Path<String>, PathRejection>,
@@ -649,6 +1032,33 @@ fn profile_object(
     }))
 }
 
+/// Claim a username
+///
+/// Claims the (normalized) name for this peer's identity by quorum in the name registry; the
+/// profile then shows it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/names",
+    tag = "names",
+    request_body = NewName,
+    responses(
+        (status = 201, body = NameObject, description = "The claim, with the quorum figures"),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: the name breaks the \
+            rules (the message says which); `invalid_json`, `invalid_body`: not the expected JSON \
+            body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 409, body = ErrorBody, description = "`name_taken`: someone else holds it"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = "`name_quorum_unreachable`: fewer than W \
+            replicas accepted, nothing is left claimed; `store_busy`: the store's queue is full, \
+            try again shortly; `store_stopped`: the store's writer stopped, restart the daemon; \
+            `network_unavailable`: the network layer failed or stopped; `shutting_down`: the \
+            daemon is stopping"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn claim_name(
     State(state): State<AppState>,
     body: Result<Json<NewName>, JsonRejection>,
@@ -667,6 +1077,31 @@ async fn claim_name(
     ))
 }
 
+/// Look a username up
+///
+/// The claim a majority of the replicas that answered hold.
+#[utoipa::path(
+    get,
+    path = "/api/v1/names/{name}",
+    tag = "names",
+    params(
+        ("name" = String, Path, description = "The username"),
+    ),
+    responses(
+        (status = 200, body = NameObject, description = "The name and its owner"),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: not a valid name; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`name_not_found`: nobody holds the name"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = "`name_quorum_unreachable`: fewer than R \
+            replicas answered; `store_busy`: the store's queue is full, try again shortly; \
+            `store_stopped`: the store's writer stopped, restart the daemon; \
+            `network_unavailable`: the network layer failed or stopped; `shutting_down`: the \
+            daemon is stopping"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn lookup_name(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -687,6 +1122,27 @@ async fn lookup_name(
     }
 }
 
+/// Release a username this identity holds
+///
+/// The profile stops showing it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/names/{name}",
+    tag = "names",
+    params(
+        ("name" = String, Path, description = "The username"),
+    ),
+    responses(
+        (status = 200, body = NameReleased, description = "The name and how many replicas removed \
+            it"),
+        (status = 400, body = ErrorBody, description = "`invalid_input`: not a valid name; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn release_name(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -702,9 +1158,12 @@ async fn release_name(
 }
 
 /// Query of `GET /api/v1/resolve`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ResolveQuery {
+    /// The permalink: `kith:<content id>`, `kith:<did>/<seq>`, `kith:<username>/<slug>` or
+    /// `kith:/<slug>` (each also without `kith:`).
     link: String,
 }
 
@@ -737,6 +1196,31 @@ async fn resolve_entry(
     })
 }
 
+/// Resolve a permalink
+///
+/// The entry a permalink names (`kith:<content id>`, `kith:<did>/<seq>`, `kith:<username>/<slug>`,
+/// `kith:/<slug>`, each also without `kith:`), decorated. If this peer does not hold it, peers are
+/// asked (3 s each, one after another), and what they send is verified and kept.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resolve",
+    tag = "entries",
+    params(
+        ResolveQuery,
+    ),
+    responses(
+        (status = 200, body = EntryObject, description = "The entry, decorated"),
+        (status = 400, body = ErrorBody, description = "`invalid_link`: not a permalink; \
+            `invalid_query`: an unknown or malformed query parameter"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`entry_not_found`: not held here, and no \
+            peer asked has it"),
+        (status = 410, body = ErrorBody, description = "`entry_deleted`: its author deleted it"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn resolve(
     State(state): State<AppState>,
     query: Result<Query<ResolveQuery>, QueryRejection>,
@@ -762,7 +1246,31 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-/// `GET /<username>/<slug>`: the page of a post by its slug.
+/// The HTML page of a post by username and slug
+///
+/// Like `/p/…` for `kith:<username>/<slug>`: resolved here, fetched from the author's holders if
+/// not held. No token.
+#[utoipa::path(
+    get,
+    path = "/{user}/{slug}",
+    tag = "pages",
+    params(
+        ("user" = String, Path, description = "The author's username"),
+        ("slug" = String, Path, description = "The post's slug, unique among its author's posts"),
+    ),
+    responses(
+        (status = 200, body = String, content_type = "text/html", description = "\
+            The page of the entry (`text/html; charset=utf-8`)"),
+        (status = 400, body = String, content_type = "text/html", description = "\
+            A page saying why: `invalid_link`, not a permalink"),
+        (status = 404, body = String, content_type = "text/html", description = "\
+            A page saying why: `entry_not_found`, not held here and no peer asked has it"),
+        (status = 410, body = String, content_type = "text/html", description = "\
+            A page saying why: `entry_deleted`, its author deleted it"),
+        (status = "5XX", body = String, content_type = "text/html", description = "\
+            A page saying why: the store, the node or the network failed"),
+    ),
+)]
 async fn slug_page(
     State(state): State<AppState>,
     Path((user, slug)): Path<(String, String)>,
@@ -770,6 +1278,33 @@ async fn slug_page(
     permalink_page(State(state), Path(format!("{user}/{slug}"))).await
 }
 
+/// The HTML page of a post by its global slug
+///
+/// Like `/p/…` for `kith:/<slug>`: a lookup in the name registry, then the holder's post with that
+/// slug, fetched if not held. No token. A path segment that is not a slug (`/favicon.ico`) is the
+/// usual JSON `404 no_route`.
+#[utoipa::path(
+    get,
+    path = "/{slug}",
+    tag = "pages",
+    params(
+        ("slug" = String, Path, description = "The post's global slug"),
+    ),
+    responses(
+        (status = 200, body = String, content_type = "text/html", description = "\
+            The page of the entry (`text/html; charset=utf-8`)"),
+        (status = 400, body = String, content_type = "text/html", description = "\
+            A page saying why: `invalid_link`, not a permalink"),
+        (status = 404, description = "A page saying the post is not available \
+            (`entry_not_found`), or, for a path segment that is not a slug, the JSON error \
+            `no_route`",
+            content((String = "text/html"), (ErrorBody = "application/json"))),
+        (status = 410, body = String, content_type = "text/html", description = "\
+            A page saying why: `entry_deleted`, its author deleted it"),
+        (status = "5XX", body = String, content_type = "text/html", description = "\
+            A page saying why: the store, the node or the network failed"),
+    ),
+)]
 async fn global_slug_page(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
     // `/favicon.ico` and the like are not slugs: the usual 404, not a page about permalinks.
     if kith_proto::names::global_slug_name(&slug).is_err() {
@@ -778,13 +1313,42 @@ async fn global_slug_page(State(state): State<AppState>, Path(slug): Path<String
     permalink_page(State(state), Path(format!("/{slug}"))).await
 }
 
-/// `GET /p/<cid>` and `/p/<did>/<seq>`: a small HTML page of the entry, fetched from peers
-/// if this peer does not hold it.
+/// The HTML page of an entry
+///
+/// The same resolution as `GET /api/v1/resolve` (peers are asked when this peer does not hold the
+/// entry), shown as a small HTML page without scripts (`Content-Security-Policy: default-src
+/// 'none'; style-src 'unsafe-inline'`). No token. On failure the page says why, with the status the
+/// API route would give.
+#[utoipa::path(
+    get,
+    path = "/p/{link}",
+    tag = "pages",
+    params(
+        ("link" = String, Path, description = "A permalink without `kith:` (or with it): \
+            `<content id>` or `<did>/<seq>` (it may hold a `/`)"),
+    ),
+    responses(
+        (status = 200, body = String, content_type = "text/html", description = "\
+            The page of the entry (`text/html; charset=utf-8`)"),
+        (status = 400, body = String, content_type = "text/html", description = "\
+            A page saying why: `invalid_link`, not a permalink"),
+        (status = 404, body = String, content_type = "text/html", description = "\
+            A page saying why: `entry_not_found`, not held here and no peer asked has it"),
+        (status = 410, body = String, content_type = "text/html", description = "\
+            A page saying why: `entry_deleted`, its author deleted it"),
+        (status = "5XX", body = String, content_type = "text/html", description = "\
+            A page saying why: the store, the node or the network failed"),
+    ),
+)]
 async fn permalink_page(State(state): State<AppState>, Path(link): Path<String>) -> Response {
     let page = |status: StatusCode, title: &str, body: String| {
+        // Readable on a phone: long dids and ids wrap instead of widening the page.
         let html = format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
-             <body><main>{body}</main></body></html>",
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{}</title><style>body{{font-family:system-ui,sans-serif;line-height:1.5;\
+             margin:0 auto;max-width:40rem;padding:1rem;overflow-wrap:anywhere}}\
+             code{{word-break:break-all}}</style></head><body><main>{body}</main></body></html>",
             escape_html(title)
         );
         (
@@ -837,10 +1401,14 @@ async fn permalink_page(State(state): State<AppState>, Path(link): Path<String>)
 }
 
 /// Query of the paged timelines (notifications, tags, public).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
+    /// Items per page, 1 to 200 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// Continue after the page whose `next` this is (`<ts>.<content id>`).
     cursor: Option<String>,
 }
 
@@ -868,6 +1436,29 @@ fn cursor_after(entries: &[kith_proto::Entry], limit: usize) -> Option<String> {
         .map(|last| format!("{}.{}", last.ts(), last.id()))
 }
 
+/// Notifications
+///
+/// Entries of other authors that concern the daemon's author (replies, reactions, reposts, follows,
+/// mentions), newest first, decorated; deleted ones and those of muted or blocked authors are left
+/// out.
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications",
+    tag = "timelines",
+    params(
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = Notifications, description = "One page"),
+        (status = 400, body = ErrorBody, description = "`invalid_limit`: `limit` not a whole \
+            number from 1 to 200; `invalid_cursor`: `cursor` not a `next` this server handed out; \
+            `invalid_query`: an unknown or malformed query parameter"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn notifications(
     State(state): State<AppState>,
     query: Result<Query<PageQuery>, QueryRejection>,
@@ -909,11 +1500,48 @@ fn parse_tag(text: &str) -> Result<String, ApiError> {
     })
 }
 
+/// The hashtags followed
+///
+/// Normalized (lower case, without `#`), sorted.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tags",
+    tag = "follows",
+    responses(
+        (status = 200, body = Tags, description = "The tags followed"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn followed_tags(State(state): State<AppState>) -> Result<Json<Tags>, ApiError> {
     let tags = read_store(&state, |store| store.followed_tags()).await?;
     Ok(Json(Tags { tags }))
 }
 
+/// Follow a hashtag
+///
+/// Its posts, replies and quote posts then reach this peer from anyone. Also `201` when it was
+/// followed already.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tags",
+    tag = "follows",
+    request_body = NewTag,
+    responses(
+        (status = 201, body = Tags, description = "The tags followed after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_tag`: not a hashtag; \
+            `invalid_input`: a 257th tag; `invalid_json`, `invalid_body`: not the expected JSON \
+            body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn follow_tag(
     State(state): State<AppState>,
     body: Result<Json<NewTag>, JsonRejection>,
@@ -925,6 +1553,26 @@ async fn follow_tag(
     Ok((StatusCode::CREATED, Json(tags)))
 }
 
+/// Stop following a hashtag
+///
+/// A tag not followed is no error.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tags/{tag}",
+    tag = "follows",
+    params(
+        ("tag" = String, Path, description = "The hashtag, without `#` (or as `%23rust`)"),
+    ),
+    responses(
+        (status = 200, body = Tags, description = "The tags followed after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_tag`: not a hashtag; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn unfollow_tag(
     State(state): State<AppState>,
     tag: Result<Path<String>, PathRejection>,
@@ -935,6 +1583,30 @@ async fn unfollow_tag(
     followed_tags(State(state)).await
 }
 
+/// A hashtag's timeline
+///
+/// The posts, replies and quote posts held here whose text has the tag, from any source, newest
+/// first by `ts`, decorated. Works for tags not followed too.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tags/{tag}",
+    tag = "timelines",
+    params(
+        ("tag" = String, Path, description = "The hashtag, without `#` (or as `%23rust`)"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = TimelinePage, description = "One page"),
+        (status = 400, body = ErrorBody, description = "`invalid_tag`: not a hashtag; \
+            `invalid_limit`: `limit` not a whole number from 1 to 200; `invalid_cursor`: `cursor` \
+            not a `next` this server handed out; `invalid_query`: an unknown or malformed query \
+            parameter"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn tag_timeline(
     State(state): State<AppState>,
     tag: Result<Path<String>, PathRejection>,
@@ -953,6 +1625,30 @@ async fn tag_timeline(
     Ok(Json(TimelinePage { entries, next }))
 }
 
+/// The public timeline
+///
+/// Every top-level post this peer holds, from wherever it came, newest first by `ts`, decorated,
+/// without deleted entries and those of muted or blocked authors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/public",
+    tag = "timelines",
+    params(
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = TimelinePage, description = "One page"),
+        (status = 400, body = ErrorBody, description = "`invalid_limit`: `limit` not a whole \
+            number from 1 to 200; `invalid_cursor`: `cursor` not a `next` this server handed out; \
+            `invalid_query`: an unknown or malformed query parameter"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 409, body = ErrorBody, description = "`public_timeline_off`: the public \
+            timeline is off; turn it on with `PUT /api/v1/public/settings`"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn public_timeline(
     State(state): State<AppState>,
     query: Result<Query<PageQuery>, QueryRejection>,
@@ -981,11 +1677,45 @@ async fn public_timeline(
     }
 }
 
+/// Whether this peer listens to the public stream
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/settings",
+    tag = "timelines",
+    responses(
+        (status = 200, body = PublicSettings, description = "The setting"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn public_settings(State(state): State<AppState>) -> Result<Json<PublicSettings>, ApiError> {
     let enabled = read_store(&state, |store| store.public_timeline_enabled()).await?;
     Ok(Json(PublicSettings { enabled }))
 }
 
+/// Turn the public timeline on or off
+///
+/// Kept across restarts. When on, the daemon subscribes to the public stream and keeps the posts it
+/// carries.
+#[utoipa::path(
+    put,
+    path = "/api/v1/public/settings",
+    tag = "timelines",
+    request_body = PublicSettings,
+    responses(
+        (status = 200, body = PublicSettings, description = "The new setting"),
+        (status = 400, body = ErrorBody, description = "`invalid_json`, `invalid_body`: not the \
+            expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn set_public_settings(
     State(state): State<AppState>,
     body: Result<Json<PublicSettings>, JsonRejection>,
@@ -995,6 +1725,19 @@ async fn set_public_settings(
     Ok(Json(PublicSettings { enabled }))
 }
 
+/// The blocked authors
+#[utoipa::path(
+    get,
+    path = "/api/v1/blocks",
+    tag = "follows",
+    responses(
+        (status = 200, body = AuthorList, description = "Every blocked author"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn blocks(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiError> {
     let authors = read_store(&state, |store| store.blocked()).await?;
     Ok(Json(AuthorList {
@@ -1002,6 +1745,19 @@ async fn blocks(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiEr
     }))
 }
 
+/// The muted authors
+#[utoipa::path(
+    get,
+    path = "/api/v1/mutes",
+    tag = "follows",
+    responses(
+        (status = 200, body = AuthorList, description = "Every muted author"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn mutes(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiError> {
     let authors = read_store(&state, |store| store.muted()).await?;
     Ok(Json(AuthorList {
@@ -1009,6 +1765,28 @@ async fn mutes(State(state): State<AppState>) -> Result<Json<AuthorList>, ApiErr
     }))
 }
 
+/// Block an author
+///
+/// Drops everything this peer holds of the author and refuses their later entries; unfollows them
+/// if followed. Applied by this peer only: nothing is published.
+#[utoipa::path(
+    post,
+    path = "/api/v1/blocks",
+    tag = "follows",
+    request_body = AuthorRef,
+    responses(
+        (status = 200, body = AuthorList, description = "Every blocked author after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_input`: the daemon's own identity; `invalid_json`, `invalid_body`: not the \
+            expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn block(
     State(state): State<AppState>,
     body: Result<Json<AuthorRef>, JsonRejection>,
@@ -1019,6 +1797,28 @@ async fn block(
     blocks(State(state)).await
 }
 
+/// Unblock an author
+///
+/// One that is not blocked is no error. Nothing is brought back: follow the author again to fetch
+/// their feed.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/blocks/{did}",
+    tag = "follows",
+    params(
+        ("did" = String, Path, description = "The author, `did:key:z6Mk…` (as it is, no escaping \
+            needed)"),
+    ),
+    responses(
+        (status = 200, body = AuthorList, description = "Every blocked author after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn unblock(
     State(state): State<AppState>,
     did: Result<Path<String>, PathRejection>,
@@ -1029,6 +1829,28 @@ async fn unblock(
     blocks(State(state)).await
 }
 
+/// Mute an author
+///
+/// Still followed, stored and relayed; only hidden from the home timeline, threads and
+/// notifications.
+#[utoipa::path(
+    post,
+    path = "/api/v1/mutes",
+    tag = "follows",
+    request_body = AuthorRef,
+    responses(
+        (status = 200, body = AuthorList, description = "Every muted author after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_input`: the daemon's own identity; `invalid_json`, `invalid_body`: not the \
+            expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn mute(
     State(state): State<AppState>,
     body: Result<Json<AuthorRef>, JsonRejection>,
@@ -1039,6 +1861,27 @@ async fn mute(
     mutes(State(state)).await
 }
 
+/// Unmute an author
+///
+/// One that is not muted is no error.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/mutes/{did}",
+    tag = "follows",
+    params(
+        ("did" = String, Path, description = "The author, `did:key:z6Mk…` (as it is, no escaping \
+            needed)"),
+    ),
+    responses(
+        (status = 200, body = AuthorList, description = "Every muted author after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn unmute(
     State(state): State<AppState>,
     did: Result<Path<String>, PathRejection>,
@@ -1050,13 +1893,40 @@ async fn unmute(
 }
 
 /// Query of `GET /api/v1/timelines/home`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HomeQuery {
+    /// Entries per page, 1 to 200 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// Continue after the page whose `next` this is (an opaque string).
     cursor: Option<String>,
 }
 
+/// The home timeline
+///
+/// The daemon's author's own posts, replies and reposts and those of the authors it follows, newest
+/// first, decorated. Muted authors are left out after the page is read, so a page may be short
+/// (even empty) while `next` leads on: page until `next` is `null`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/timelines/home",
+    tag = "timelines",
+    params(
+        HomeQuery,
+    ),
+    responses(
+        (status = 200, body = HomePage, description = "One page"),
+        (status = 400, body = ErrorBody, description = "`invalid_limit`: `limit` not a whole \
+            number from 1 to 200; `invalid_cursor`: `cursor` not a `next` this server handed out; \
+            `invalid_query`: an unknown or malformed query parameter"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn home(
     State(state): State<AppState>,
     query: Result<Query<HomeQuery>, QueryRejection>,
@@ -1088,14 +1958,45 @@ async fn home(
 }
 
 /// Query of `GET /api/v1/feeds/{did}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct FeedQuery {
+    /// Entries per page, 1 to 200 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// Only entries with a seq below this one (the `next` of the previous page).
+    #[param(value_type = Option<u64>, minimum = 1)]
     before: Option<String>,
+    /// `true`: every kind of entry, not only posts, replies and reposts (default `false`).
     all: Option<bool>,
 }
 
+/// An author's feed
+///
+/// The author's feed as stored here, highest seq first, decorated: timeline items (`post`, `reply`,
+/// `repost`), or every kind with `all=true`. An author this peer knows nothing of has an empty
+/// page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/feeds/{did}",
+    tag = "timelines",
+    params(
+        ("did" = String, Path, description = "The author, `did:key:z6Mk…` (as it is, no escaping \
+            needed)"),
+        FeedQuery,
+    ),
+    responses(
+        (status = 200, body = FeedPage, description = "One page"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_limit`: `limit` not a whole number from 1 to 200; `invalid_before`: `before` \
+            not a whole number ≥ 1; `invalid_query`: an unknown or malformed query parameter"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn feed(
     State(state): State<AppState>,
     did: Result<Path<String>, PathRejection>,
@@ -1164,6 +2065,32 @@ fn every_kind(
     Ok((entries, next))
 }
 
+/// Follow an author
+///
+/// Adds a `follow` entry to the feed, subscribes to the author's topic and fetches their feed in
+/// the background.
+#[utoipa::path(
+    post,
+    path = "/api/v1/follows",
+    tag = "follows",
+    request_body = NewFollow,
+    responses(
+        (status = 201, body = EntryObject, description = "The new follow entry"),
+        (status = 200, body = EntryObject, description = "Already followed: the existing follow \
+            entry; nothing changed"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `cannot_follow_self`: the daemon's own identity; `invalid_json`, `invalid_body`: not \
+            the expected JSON body"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+            the new entry"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn follow(
     State(state): State<AppState>,
     body: Result<Json<NewFollow>, JsonRejection>,
@@ -1188,6 +2115,29 @@ async fn follow(
     Ok((status, Json(EntryObject::from(&*entry))))
 }
 
+/// Unfollow an author
+///
+/// Adds an `unfollow` entry and unsubscribes; the author's entries leave the home timeline.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/follows/{did}",
+    tag = "follows",
+    params(
+        ("did" = String, Path, description = "The author, `did:key:z6Mk…` (as it is, no escaping \
+            needed)"),
+    ),
+    responses(
+        (status = 200, body = EntryObject, description = "The unfollow entry"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 409, body = ErrorBody, description = "`not_following`: the author is not \
+            followed; `feed_refused`: the local feed refused the new entry"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn unfollow(
     State(state): State<AppState>,
     did: Result<Path<String>, PathRejection>,
@@ -1207,6 +2157,19 @@ async fn unfollow(
     Ok(Json(EntryObject::from(&*entry)))
 }
 
+/// The authors followed
+#[utoipa::path(
+    get,
+    path = "/api/v1/follows",
+    tag = "follows",
+    responses(
+        (status = 200, body = Following, description = "The authors the daemon's author follows"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn following(State(state): State<AppState>) -> Result<Json<Following>, ApiError> {
     let owner = state.node.author();
     let authors = read_store(&state, move |store| store.following(&owner)).await?;
@@ -1215,6 +2178,21 @@ async fn following(State(state): State<AppState>) -> Result<Json<Following>, Api
     }))
 }
 
+/// The connected peers
+///
+/// The peers the node is connected to, with the addresses of the connections.
+#[utoipa::path(
+    get,
+    path = "/api/v1/peers",
+    tag = "node",
+    responses(
+        (status = 200, body = Peers, description = "The connected peers"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
     let peers = state.node.peers().await?;
     Ok(Json(Peers {
@@ -1228,12 +2206,52 @@ async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
     }))
 }
 
+/// The deny list
+///
+/// Every denied peer id, sorted. The list is kept in memory only: a restarted daemon denies no one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/denied-peers",
+    tag = "node",
+    responses(
+        (status = 200, body = DeniedPeers, description = "The deny list"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn denied_peers(State(state): State<AppState>) -> Result<Json<DeniedPeers>, ApiError> {
     Ok(Json(DeniedPeers {
         peers: state.node.denied_peers().await?,
     }))
 }
 
+/// Deny peers
+///
+/// Cuts these peers off: their connections are closed at once and every new connection with them is
+/// refused. Every id is checked before anything changes. Answers the whole deny list after the
+/// request.
+#[utoipa::path(
+    post,
+    path = "/api/v1/denied-peers",
+    tag = "node",
+    request_body = DenyPeers,
+    responses(
+        (status = 200, body = DeniedPeers, description = "The deny list after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_peer_id`: not a libp2p peer id; \
+            `cannot_deny_self`: the daemon's own peer id; `invalid_json`, `invalid_body`: not the \
+            expected JSON body. Nothing was changed"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 409, body = ErrorBody, description = "`deny_list_full`: the deny list would \
+            hold more than 10000 peers; nothing was changed"),
+        (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
+        (status = 415, body = ErrorBody, description = NOT_JSON),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn deny_peers(
     State(state): State<AppState>,
     body: Result<Json<DenyPeers>, JsonRejection>,
@@ -1252,6 +2270,28 @@ async fn deny_peers(
     }))
 }
 
+/// Allow a peer again
+///
+/// Takes the peer off the deny list and redials it if its addresses are known. A peer that is not
+/// denied is no error.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/denied-peers/{peer_id}",
+    tag = "node",
+    params(
+        ("peer_id" = String, Path, description = "The peer to allow again, a libp2p peer id \
+            (`12D3KooW…`)"),
+    ),
+    responses(
+        (status = 200, body = DeniedPeers, description = "The deny list after the request"),
+        (status = 400, body = ErrorBody, description = "`invalid_peer_id`: not a libp2p peer id; \
+            `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn allow_peer(
     State(state): State<AppState>,
     peer: Result<Path<String>, PathRejection>,
@@ -1262,6 +2302,22 @@ async fn allow_peer(
     }))
 }
 
+/// Allow every peer again
+///
+/// Empties the deny list and redials the peers whose addresses are known.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/denied-peers",
+    tag = "node",
+    responses(
+        (status = 200, body = DeniedPeers, description = "The deny list after the request \
+            (`{\"peers\": []}` unless another request denied a peer meanwhile)"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn allow_all_peers(State(state): State<AppState>) -> Result<Json<DeniedPeers>, ApiError> {
     state.node.allow_all_peers().await?;
     // Read back rather than assumed empty: a deny racing this one is reported truthfully.
@@ -1270,6 +2326,31 @@ async fn allow_all_peers(State(state): State<AppState>) -> Result<Json<DeniedPee
     }))
 }
 
+/// Look an author's feed head up on the DHT
+///
+/// Asks the DHT now; every answer is validated and the answer is sent as soon as one other peer has
+/// answered with a valid head (the higher of that head and this peer's own copy). The entries
+/// themselves are not fetched.
+#[utoipa::path(
+    get,
+    path = "/api/v1/heads/{did}",
+    tag = "node",
+    params(
+        ("did" = String, Path, description = "The author, `did:key:z6Mk…` (as it is, no escaping \
+            needed)"),
+    ),
+    responses(
+        (status = 200, body = HeadObject, description = "The newest head found"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id of the \
+            form `did:key:z6Mk…`; `invalid_path`: a path segment that is not valid"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`not_found`: no head of that author was \
+            found on the DHT"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn head(
     State(state): State<AppState>,
     did: Result<Path<String>, PathRejection>,
@@ -1301,6 +2382,22 @@ fn milliseconds(duration: std::time::Duration) -> f64 {
     duration.as_micros() as f64 / 1000.0
 }
 
+/// The node's counters
+///
+/// Peers, entries, follows, pending entries, the store's revision, uptime, and the gossip, fetch
+/// and deny-list counters since start.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "node",
+    responses(
+        (status = 200, body = Status, description = "The status"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
 async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let status = state.node.status().await?;
     Ok(Json(Status {
@@ -1329,15 +2426,49 @@ fn count(n: impl TryInto<u64>) -> u64 {
 }
 
 /// Query of `GET /api/v1/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct EventsQuery {
-    /// Checked by [`require_token_or_query`].
+    /// The API token, for clients that cannot set headers (a browser's `EventSource`); see
+    /// the security scheme `access_token`.
+    // Checked by `require_token_or_query`.
     #[serde(rename = "access_token")]
     _access_token: Option<String>,
+    /// Resume after this event id (the `Last-Event-ID` header wins).
+    #[param(value_type = Option<u64>)]
     last_event_id: Option<String>,
 }
 
+/// The event stream
+///
+/// A Server-Sent Events stream of every entry the node stores from now on, and of the notifications
+/// among them. Events are named `entry` (`data`: `EntryEvent`), `notification` (`data`:
+/// `NotificationObject`, sent right before the `entry` event of the same entry) and `reset`
+/// (`data`: `ResetEvent`: reload what you show; it has no `id`). A comment `: keep-alive` is sent
+/// every 15 s. The token may also be given as the query parameter `access_token`, because a
+/// browser's `EventSource` cannot set headers. A client that resumes with the id of the last event
+/// it saw gets every later event the daemon still keeps (the last 1024) first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    params(
+        EventsQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id \
+            (wins over `last_event_id`); an empty value starts afresh"),
+    ),
+    responses(
+        (status = 200, body = String, content_type = "text/event-stream", description = "\
+            The stream: `event: entry|notification|reset`, `id: N`, `data: <JSON>`; it ends when \
+            the daemon stops"),
+        (status = 400, body = ErrorBody, description = "`invalid_last_event_id`: `Last-Event-ID` \
+            / `last_event_id` not an event id; `invalid_query`: an unknown or malformed query \
+            parameter"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+    ),
+    security(("bearer" = []), ("access_token" = [])),
+)]
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,

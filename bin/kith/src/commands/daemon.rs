@@ -173,6 +173,7 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
         data_dir = %repo.dir().display(),
         "kith daemon running"
     );
+    info!("web UI at {url}/ : run `kith ui` for a one-time sign-in link");
 
     let served_early = tokio::select! {
         name = signals.next() => {

@@ -136,6 +136,23 @@ pub(super) fn head(context: &Context, args: &ClientArgs, did: &str) -> Result<()
 }
 
 /// Shows the daemon's status.
+/// `kith ui`: asks the daemon for a one-time sign-in link to its web UI.
+pub(super) fn ui(context: &Context, args: &ClientArgs) -> Result<()> {
+    let client = connect(context, args)?;
+    let link: kith_api::model::LoginLink =
+        client.post("/api/v1/ui/login", &serde_json::json!({}))?;
+    match context.output {
+        Output::Json => Output::json(&link),
+        Output::Quiet => Output::text(&format!("{}\n", link.url)),
+        Output::Human => Output::text(&format!(
+            "Open this link in a browser on this machine to use kith (it works once, for {} \
+             minutes):\n\n    {}\n",
+            link.expires_in_s / 60,
+            link.url
+        )),
+    }
+}
+
 pub(super) fn status(context: &Context, args: &ClientArgs) -> Result<()> {
     let client = connect(context, args)?;
     let status: Status = client.get("/api/v1/status", &[])?;

@@ -264,3 +264,51 @@ fn unique(path: PathBuf) -> PathBuf {
         .find(|candidate| !candidate.exists())
         .unwrap()
 }
+
+/// A peer: its directory, its running daemon, its identity.
+pub(crate) struct Peer {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) daemon: Daemon,
+    pub(crate) did: String,
+    pub(crate) listen_addrs: Vec<String>,
+}
+
+impl Peer {
+    /// A new identity and its daemon, joining the network through `bootstrap` if given.
+    pub(crate) fn start(bootstrap: Option<&Peer>) -> Self {
+        let sandbox = Sandbox::new();
+        let did = sandbox.init();
+        let mut args = Vec::new();
+        if let Some(first) = bootstrap {
+            for addr in &first.listen_addrs {
+                args.push("--bootstrap".to_owned());
+                args.push(addr.clone());
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let daemon = sandbox.daemon(&args);
+        let id = sandbox.json(&["id"]);
+        assert_eq!(id["did"], did.as_str());
+        let listen_addrs: Vec<String> = id["listen_addrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|addr| addr.as_str().unwrap().to_owned())
+            .collect();
+        assert!(!listen_addrs.is_empty(), "{id}");
+        Self {
+            sandbox,
+            daemon,
+            did,
+            listen_addrs,
+        }
+    }
+
+    /// Whether the peer's home timeline (newest 50) has the entry `id`.
+    pub(crate) fn timeline_has(&self, id: &str) -> bool {
+        self.sandbox
+            .list(&["timeline", "--limit", "50"])
+            .iter()
+            .any(|entry| entry["id"] == id)
+    }
+}

@@ -1,0 +1,219 @@
+// The kith web UI in a real headless Chromium, against real daemons.
+//
+// Started by `cargo test -p kith --test ui` (bin/kith/tests/ui.rs), which runs three daemons
+// and passes, in KITH_UI_PEERS, two of them with a one-time sign-in link each:
+// [{name, did, api, login_url, data_dir}]. KITH_CHROMIUM is the browser (Debian's), and
+// KITH_SCREENSHOTS the directory for a screenshot of every screen.
+//
+// What it checks, as a person would see it: signing in by the link; a name claimed on one
+// page and followed by name on the other; a post composed on one page appearing live on the
+// other's home timeline; a reply showing in the thread on both; every screen rendering at
+// desktop and phone width; and no request to any host but the daemon, no script error.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const PEERS = JSON.parse(process.env.KITH_UI_PEERS ?? '[]');
+const SHOTS = process.env.KITH_SCREENSHOTS;
+// Deliveries cross real daemons on a shared CI machine: give them room.
+const DEADLINE_MS = 30_000;
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+let browser;
+/** name → {page, peer, origin} */
+const users = {};
+/** Requests to anything but the daemon's own origin. */
+const foreign = [];
+/** Uncaught script errors and console errors, by page. */
+const scriptErrors = [];
+/** Answers of 400 and more the page did not expect. */
+const failedLoads = [];
+
+/** The failures that are answers, not faults: a 404 for a profile nobody set yet (the page
+ * then shows the DID), and the 401 of the page that is not signed in. */
+function expectedFailure(response) {
+  const url = new URL(response.url());
+  return (response.status() === 404 && url.pathname.startsWith('/api/v1/profiles/'))
+    || response.status() === 401;
+}
+
+async function shoot(user, screen) {
+  const { page } = users[user];
+  for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 375, height: 812 }]]) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: path.join(SHOTS, `${user}-${screen}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // At phone width nothing may scroll sideways.
+  await page.setViewportSize({ width: 375, height: 812 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.ok(overflow <= 1, `${screen} on ${user}'s page scrolls sideways by ${overflow}px at 375px`);
+}
+
+async function go(user, hash) {
+  const { page, origin } = users[user];
+  await page.goto(`${origin}/${hash}`);
+  await page.locator('main').waitFor();
+}
+
+/** The entry card showing `text` on `user`'s page. */
+function card(user, text) {
+  return users[user].page.getByTestId('entry').filter({ hasText: text }).first();
+}
+
+before(async () => {
+  assert.equal(PEERS.length, 2, 'KITH_UI_PEERS must name two signed-in peers');
+  browser = await chromium.launch({ executablePath: process.env.KITH_CHROMIUM, args: CHROMIUM_ARGS });
+  for (const peer of PEERS) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const origin = new URL(peer.api).origin;
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.protocol !== 'data:' && url.protocol !== 'blob:' && url.origin !== origin) {
+        foreign.push(`${peer.name}: ${request.url()}`);
+      }
+    });
+    page.on('pageerror', (error) => scriptErrors.push(`${peer.name}: ${error.message}`));
+    page.on('console', (message) => {
+      // A failed load is reported with its URL by the response handler below.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+        scriptErrors.push(`${peer.name} console: ${message.text()}`);
+      }
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400 && !expectedFailure(response)) {
+        failedLoads.push(`${peer.name}: ${response.status()} ${response.request().method()} ${response.url()}`);
+      }
+    });
+    users[peer.name] = { page, peer, origin };
+  }
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('a page that is not signed in says how to sign in', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(users.alice.origin + '/');
+  const message = page.getByTestId('signin-message');
+  await message.waitFor({ timeout: DEADLINE_MS });
+  assert.match(await message.innerText(), /kith ui/);
+  await context.close();
+});
+
+test('the one-time link signs each browser in, and the page is live', async () => {
+  for (const name of ['alice', 'bob']) {
+    const { page, peer, origin } = users[name];
+    await page.goto(peer.login_url);
+    // Redirected to the page, signed in by the cookie: no token in the URL any more.
+    assert.equal(new URL(page.url()).origin, origin);
+    assert.ok(!page.url().includes('code='), page.url());
+    await page.getByTestId('live-status').filter({ hasText: 'live' }).waitFor({ timeout: DEADLINE_MS });
+    await page.getByTestId('compose-text').waitFor();
+  }
+  await shoot('alice', 'home-empty');
+});
+
+test('a name claimed on one page is followed by name from the other', async () => {
+  await go('alice', '#/names');
+  const alice = users.alice.page;
+  await alice.getByTestId('name-input').fill('Alice');
+  await alice.getByTestId('name-claim').click();
+  // The claim needs a write quorum of the three daemons; the page shows the name held.
+  await alice.locator('main').getByText('alice', { exact: true }).first().waitFor({ timeout: DEADLINE_MS });
+  await shoot('alice', 'names');
+
+  await go('bob', '#/home');
+  const bob = users.bob.page;
+  await bob.getByTestId('follow-input').fill('alice');
+  await bob.getByTestId('follow-submit').click();
+  const did = users.alice.peer.did;
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const follows = await bob.evaluate(async () => (await fetch('/api/v1/follows')).text());
+    if (follows.includes(did)) break;
+    assert.ok(Date.now() < deadline, `bob does not follow alice: ${follows}`);
+    await bob.waitForTimeout(200);
+  }
+});
+
+test('a post composed on one page appears live on the follower\'s home timeline', async () => {
+  await go('alice', '#/home');
+  await go('bob', '#/home');
+  await users.bob.page.getByTestId('live-status').filter({ hasText: 'live' }).waitFor({ timeout: DEADLINE_MS });
+  const text = `Hello from the browser ${Date.now()} #kith`;
+  const alice = users.alice.page;
+  await alice.getByTestId('compose-text').fill(text);
+  await alice.getByTestId('compose-submit').click();
+  await card('alice', text).waitFor({ timeout: DEADLINE_MS });
+  // No reload on bob's page: the entry arrives over the event stream.
+  await card('bob', text).waitFor({ timeout: DEADLINE_MS });
+  users.post = { text, id: await card('bob', text).getAttribute('data-id') };
+  assert.ok(users.post.id?.startsWith('b'), `entry card without data-id: ${users.post.id}`);
+  await shoot('alice', 'home');
+  await shoot('bob', 'home');
+});
+
+test('a reply shows in the thread on both pages', async () => {
+  const { id, text } = users.post;
+  await go('alice', `#/thread/${id}`);
+  await users.alice.page.getByTestId('thread').getByText(text).first().waitFor({ timeout: DEADLINE_MS });
+  await go('bob', `#/thread/${id}`);
+  const bob = users.bob.page;
+  const root = bob.getByTestId('thread').getByTestId('entry').filter({ hasText: text }).first();
+  await root.waitFor({ timeout: DEADLINE_MS });
+  await root.getByRole('button', { name: 'Reply' }).click();
+  const reply = `A reply from bob ${Date.now()}`;
+  await root.getByTestId('reply-text').fill(reply);
+  await root.getByTestId('reply-submit').click();
+  await bob.getByTestId('thread').getByText(reply).first().waitFor({ timeout: DEADLINE_MS });
+  // Alice's thread view was open all along: the reply reaches it live.
+  await users.alice.page.getByTestId('thread').getByText(reply).first().waitFor({ timeout: DEADLINE_MS });
+  await shoot('alice', 'thread');
+  await shoot('bob', 'thread');
+});
+
+test('every screen renders, at desktop and phone width', async () => {
+  const aliceDid = users.alice.peer.did;
+  const screens = [
+    ['profile', `#/profile/${aliceDid}`],
+    ['notifications', '#/notifications'],
+    ['tag', '#/tags/kith'],
+    ['public', '#/public'],
+    ['peers', '#/peers'],
+  ];
+  for (const [screen, hash] of screens) {
+    await go('alice', hash);
+    await users.alice.page.locator('main h1, main h2').first().waitFor({ timeout: DEADLINE_MS });
+    await shoot('alice', screen);
+  }
+  // Bob's notifications are empty; alice's list the reply.
+  await go('alice', '#/notifications');
+  await users.alice.page.getByTestId('notification').first().waitFor({ timeout: DEADLINE_MS });
+  // The permalink page of the post, served by the daemon without the token.
+  const { page, origin } = users.bob;
+  await page.goto(`${origin}/p/${users.post.id}`);
+  assert.match(await page.locator('main').innerText(), /Hello from the browser/);
+  await shoot('bob', 'permalink');
+});
+
+test('no request left the machine, and nothing failed', () => {
+  assert.deepEqual(foreign, [], 'requests to other hosts');
+  assert.deepEqual(scriptErrors, [], 'script errors');
+  assert.deepEqual(failedLoads, [], 'failed requests');
+});
