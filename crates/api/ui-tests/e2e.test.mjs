@@ -8,12 +8,18 @@
 // What it checks, as a person would see it: signing in by the link; a name claimed on one
 // page and followed by name on the other; a post composed on one page appearing live on the
 // other's home timeline; a reply showing in the thread on both; every screen rendering at
-// desktop and phone width; and no request to any host but the daemon, no script error.
+// desktop and phone width, without sideways scrolling on a phone and without a WCAG 2.1 A/AA
+// violation axe-core can find; and no request to any host but the daemon, no script error.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+
+// axe-core, the accessibility rules engine, run inside the page on every screen.
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const PEERS = JSON.parse(process.env.KITH_UI_PEERS ?? '[]');
 const SHOTS = process.env.KITH_SCREENSHOTS;
@@ -48,8 +54,29 @@ function expectedFailure(response) {
     || response.status() === 401;
 }
 
+/** Accessibility problems axe-core finds on the current screen (WCAG 2.1 A and AA). */
+async function accessibilityViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    // Evaluated through the debugging protocol, which the page's Content-Security-Policy
+    // does not govern (an injected <script> would be refused, as it should).
+    await page.evaluate(AXE_SOURCE);
+  }
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  });
+  return violations;
+}
+
 async function shoot(user, screen) {
   const { page } = users[user];
+  // Every screen is checked for accessibility where it is photographed (the permalink page
+  // is the daemon's plain HTML, checked too).
+  const violations = await accessibilityViolations(page);
+  assert.deepEqual(violations, [], `accessibility of ${screen} on ${user}'s page`);
   for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 375, height: 812 }]]) {
     await page.setViewportSize(size);
     await page.screenshot({ path: path.join(SHOTS, `${user}-${screen}-${label}.png`), fullPage: true });

@@ -573,6 +573,12 @@ export function pagedList({ label, load, render, empty, testid = 'timeline', cls
 
   const wrap = (node) => node;
 
+  // A feed holds articles: while the list is empty it is a labelled group (an empty `feed`
+  // is invalid ARIA), and it becomes a feed with its first entry.
+  const syncRole = () => list.setAttribute('role', list.children.length > 0 ? 'feed' : 'group');
+  new MutationObserver(syncRole).observe(list, { childList: true });
+  syncRole();
+
   const showEmpty = () => {
     const isEmpty = list.children.length === 0;
     status.hidden = !(isEmpty && !loading);
