@@ -369,7 +369,7 @@ pub struct Thread {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFollow {
-    /// Whom to follow, `did:key:z6Mk…`.
+    /// Whom to follow: `did:key:z6Mk…`, or a username (looked up in the name registry).
     pub author: String,
 }
 

@@ -2079,9 +2079,11 @@ fn every_kind(
         (status = 200, body = EntryObject, description = "Already followed: the existing follow \
             entry; nothing changed"),
         (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
-            `cannot_follow_self`: the daemon's own identity; `invalid_json`, `invalid_body`: not \
-            the expected JSON body"),
+            `invalid_input`: not a valid username either; `cannot_follow_self`: the daemon's own \
+            identity; `invalid_json`, `invalid_body`: not the expected JSON body"),
         (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`name_not_found`: nobody holds the \
+            username given"),
         (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
             the new entry"),
         (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
@@ -2096,7 +2098,22 @@ async fn follow(
     body: Result<Json<NewFollow>, JsonRejection>,
 ) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
     let Json(NewFollow { author }) = body?;
-    let author = parse_did(&author)?;
+    // A did, or a username, looked up in the name registry (by read quorum).
+    let author = if author.starts_with("did:") {
+        parse_did(&author)?
+    } else {
+        match state.node.lookup_name(&author).await? {
+            Some(claim) => claim.owner(),
+            None => {
+                return Err(ApiError::not_found(
+                    "name_not_found",
+                    format!(
+                        "nobody holds the name `{author}`; check the spelling, or follow by did:key:z6Mk…"
+                    ),
+                ));
+            }
+        }
+    };
     if author == state.node.author() {
         return Err(ApiError::bad_request(
             "cannot_follow_self",

@@ -1371,6 +1371,24 @@ async fn a_post_has_a_web_path_under_its_authors_username() {
         .expect(bob.get("/api/v1/names/alice"), StatusCode::OK)
         .await;
     assert_eq!(found["owner"], alice.did());
+    // Following by username follows the did behind it.
+    let follow = bob
+        .expect(
+            bob.post("/api/v1/follows")
+                .json(&json!({ "author": "Alice" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(follow["kind"], "follow");
+    let following = bob.expect(bob.get("/api/v1/follows"), StatusCode::OK).await;
+    assert!(following.to_string().contains(&alice.did()), "{following}");
+    bob.expect_error(
+        bob.post("/api/v1/follows")
+            .json(&json!({ "author": "nobody-here" })),
+        StatusCode::NOT_FOUND,
+        "name_not_found",
+    )
+    .await;
 
     // The first author to post a slug holds it globally: `/my-first-post` on any peer.
     assert_eq!(post["global_slug"], "my-first-post");
