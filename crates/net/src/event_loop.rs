@@ -20,7 +20,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, ping, tcp, yamux};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -30,8 +30,8 @@ use crate::protocol::{
     MAX_FETCH_IDS, NameRequest, NameResponse, is_kith_provider_key,
 };
 use crate::{
-    COMMAND_QUEUE, Command, DenyStats, EVENT_QUEUE, MAX_DENIED_PEERS, NetConfig, NetError,
-    NetEvent, NetHandle, PeerInfo,
+    BEACON_TOPIC, COMMAND_QUEUE, Command, DenyStats, EVENT_QUEUE, MAX_BEACONS, MAX_DENIED_PEERS,
+    NetConfig, NetError, NetEvent, NetHandle, PeerInfo, PeerStatus, StatusTable,
 };
 
 /// Most inbound fetch requests waiting for the application's answer at once; more are
@@ -105,6 +105,16 @@ struct EventLoop {
     /// Peers connected to recently, and when: a name's replica set counts them even while
     /// they are unreachable, so a partitioned minority cannot form quorums of its own.
     known_peers: HashMap<PeerId, std::time::Instant>,
+    /// The latest valid beacon of each peer, and when it arrived (at most [`MAX_BEACONS`]).
+    beacons: HashMap<PeerId, (kith_proto::beacon::Beacon, std::time::Instant)>,
+    /// How long a beacon is kept, and how old it may be on arrival.
+    beacon_ttl: Duration,
+    /// Beacons refused since start.
+    beacons_refused: u64,
+    /// The beacon topic's hash, to route its messages here.
+    beacon_topic: gossipsub::TopicHash,
+    /// The latest ping round trip to each connected peer.
+    rtts: HashMap<PeerId, Duration>,
 }
 
 /// How long a peer stays in [`EventLoop::known_peers`] after its last connection.
@@ -162,7 +172,19 @@ pub(crate) async fn start(
         inbound_names: FuturesUnordered::new(),
         closest_queries: HashMap::new(),
         known_peers: HashMap::new(),
+        beacons: HashMap::new(),
+        beacon_ttl: config.beacon_ttl,
+        beacons_refused: 0,
+        beacon_topic: gossipsub::IdentTopic::new(BEACON_TOPIC).hash(),
+        rtts: HashMap::new(),
     };
+    // Every node hears every node's status beacon.
+    event_loop
+        .swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&gossipsub::IdentTopic::new(BEACON_TOPIC))
+        .map_err(|e| NetError::Config(format!("cannot join the beacon topic: {e}")))?;
 
     // Wait until every listener has an address, so callers can publish it at once.
     let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
@@ -439,6 +461,9 @@ impl EventLoop {
             Command::DeniedPeers(reply) => {
                 let _ = reply.send(self.denied());
             }
+            Command::Statuses(reply) => {
+                let _ = reply.send(self.statuses());
+            }
             Command::Shutdown(_) => unreachable!("handled in run"),
         }
     }
@@ -481,6 +506,7 @@ impl EventLoop {
                 if num_established == 0 {
                     self.connected.remove(&peer_id);
                     self.dialable.remove(&peer_id);
+                    self.rtts.remove(&peer_id);
                     let _ = self.events.try_send(NetEvent::PeerDisconnected(peer_id));
                 } else if let Some(addrs) = self.connected.get_mut(&peer_id) {
                     let gone = endpoint.get_remote_address();
@@ -524,6 +550,24 @@ impl EventLoop {
                 debug!("refused a connection from denied peer {peer_id:?}");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            })) if self.connected.contains_key(&peer) => {
+                self.rtts.insert(peer, rtt);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) if message.topic == self.beacon_topic => {
+                let verdict = self.on_beacon(propagation_source, &message.data);
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message_id, &propagation_source, verdict);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
@@ -551,6 +595,79 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Fetch(event)) => self.on_fetch(event),
             SwarmEvent::Behaviour(BehaviourEvent::Names(event)) => self.on_names(event),
             _ => {}
+        }
+    }
+
+    /// Checks a beacon heard on gossip and keeps it: it must be valid (its signature is by
+    /// the node key it names, whose peer id it is about) and newer than the one kept. Gossip
+    /// here is anonymous, so the beacon's own signature is all that says who wrote it: a
+    /// forwarder can replay a node's recent beacon, never make one up. Forged or invalid
+    /// beacons are refused (gossip then penalises whoever forwarded them); stale ones are
+    /// ignored.
+    fn on_beacon(&mut self, forwarder: PeerId, data: &[u8]) -> MessageAcceptance {
+        let now = std::time::Instant::now();
+        let refused = |reason: String, this: &mut Self| {
+            debug!("refusing a beacon forwarded by {forwarder}: {reason}");
+            this.beacons_refused += 1;
+            MessageAcceptance::Reject
+        };
+        let beacon = match kith_proto::beacon::Beacon::decode(data, now_ms()) {
+            Ok(beacon) => beacon,
+            Err(e) => return refused(e.to_string(), self),
+        };
+        let peer = match libp2p::identity::ed25519::PublicKey::try_from_bytes(beacon.node_key()) {
+            Ok(key) => libp2p::identity::PublicKey::from(key).to_peer_id(),
+            Err(e) => return refused(e.to_string(), self),
+        };
+        let age = now_ms().saturating_sub(beacon.ts());
+        if age > u64::try_from(self.beacon_ttl.as_millis()).unwrap_or(u64::MAX)
+            || self
+                .beacons
+                .get(&peer)
+                .is_some_and(|(kept, _)| kept.ts() >= beacon.ts())
+        {
+            return MessageAcceptance::Ignore;
+        }
+        self.beacons
+            .retain(|_, (_, received)| now.duration_since(*received) < self.beacon_ttl);
+        if !self.beacons.contains_key(&peer)
+            && self.beacons.len() >= MAX_BEACONS
+            && let Some(oldest) = self
+                .beacons
+                .iter()
+                .min_by_key(|(_, (_, received))| *received)
+                .map(|(peer, _)| *peer)
+        {
+            self.beacons.remove(&oldest);
+        }
+        self.beacons.insert(peer, (beacon, now));
+        MessageAcceptance::Accept
+    }
+
+    /// Every peer with a live beacon or a measured round trip.
+    fn statuses(&self) -> StatusTable {
+        let now = std::time::Instant::now();
+        let mut peers: Vec<PeerId> = self.rtts.keys().copied().collect();
+        peers.extend(self.beacons.keys().copied());
+        peers.sort();
+        peers.dedup();
+        StatusTable {
+            peers: peers
+                .into_iter()
+                .map(|peer| {
+                    let live = self
+                        .beacons
+                        .get(&peer)
+                        .filter(|(_, received)| now.duration_since(*received) < self.beacon_ttl);
+                    PeerStatus {
+                        peer,
+                        beacon: live.map(|(beacon, _)| beacon.clone()),
+                        beacon_age: live.map(|(_, received)| now.duration_since(*received)),
+                        rtt: self.rtts.get(&peer).copied(),
+                    }
+                })
+                .collect(),
+            beacons_refused: self.beacons_refused,
         }
     }
 

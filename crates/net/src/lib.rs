@@ -76,6 +76,9 @@ pub struct NetConfig {
     pub fetch_timeout: Duration,
     /// Timeout of one DHT query.
     pub query_timeout: Duration,
+    /// How long a peer's beacon is kept after it arrived (and how old a beacon may be on
+    /// arrival); a few of the publishers' intervals.
+    pub beacon_ttl: Duration,
 }
 
 impl Default for NetConfig {
@@ -93,6 +96,7 @@ impl Default for NetConfig {
             gossip_heartbeat: Duration::from_secs(1),
             fetch_timeout: Duration::from_secs(30),
             query_timeout: Duration::from_secs(30),
+            beacon_ttl: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -231,7 +235,39 @@ pub(crate) enum Command {
     AllowAll(oneshot::Sender<Vec<PeerId>>),
     DeniedPeers(oneshot::Sender<Vec<PeerId>>),
     TopicPeers(IdentTopic, oneshot::Sender<Vec<PeerId>>),
+    Statuses(oneshot::Sender<StatusTable>),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// The gossip topic of status beacons (`kith_proto::beacon`); every node joins it.
+pub const BEACON_TOPIC: &str = "b1/status";
+
+/// Most beacons kept, one per peer; a new peer's beacon then replaces the one heard longest
+/// ago.
+pub const MAX_BEACONS: usize = 1024;
+
+/// What this node knows of one peer's state: its latest beacon and the round trip measured
+/// to it.
+#[derive(Debug, Clone)]
+pub struct PeerStatus {
+    /// The peer.
+    pub peer: PeerId,
+    /// Its latest valid beacon, if one arrived within the beacon lifetime.
+    pub beacon: Option<kith_proto::beacon::Beacon>,
+    /// How long ago that beacon arrived.
+    pub beacon_age: Option<Duration>,
+    /// The latest ping round trip, while connected.
+    pub rtt: Option<Duration>,
+}
+
+/// Every peer with a live beacon or a measured round trip, and how many beacons were refused.
+#[derive(Debug, Clone, Default)]
+pub struct StatusTable {
+    /// One per peer.
+    pub peers: Vec<PeerStatus>,
+    /// Beacons refused since start: invalid, forged, or signed by another node than the one
+    /// that published them.
+    pub beacons_refused: u64,
 }
 
 /// A cloneable handle to the swarm task.
@@ -319,6 +355,30 @@ impl NetHandle {
     pub async fn publish_on(&self, topic: &Topic, envelope: Vec<u8>) -> Result<bool, NetError> {
         let topic = topic.ident();
         self.ask(|r| Command::Publish(topic, envelope, r)).await?
+    }
+
+    /// Publishes this node's status beacon (signed with its node key) to every node;
+    /// `Ok(false)` when no peer listens yet.
+    pub async fn publish_beacon(
+        &self,
+        beacon: &kith_proto::beacon::Beacon,
+    ) -> Result<bool, NetError> {
+        let topic = IdentTopic::new(BEACON_TOPIC);
+        let bytes = beacon.encode().to_vec();
+        self.ask(|r| Command::Publish(topic, bytes, r)).await?
+    }
+
+    /// Publishes raw bytes on the beacon topic, as a forger would: for tests of the checks
+    /// peers apply.
+    #[doc(hidden)]
+    pub async fn publish_beacon_bytes(&self, bytes: Vec<u8>) -> Result<bool, NetError> {
+        let topic = IdentTopic::new(BEACON_TOPIC);
+        self.ask(|r| Command::Publish(topic, bytes, r)).await?
+    }
+
+    /// The peers' beacons and round trips this node knows of.
+    pub async fn statuses(&self) -> Result<StatusTable, NetError> {
+        self.ask(Command::Statuses).await
     }
 
     /// Connected peers known to be subscribed to a topic.

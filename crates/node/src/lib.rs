@@ -17,6 +17,10 @@
 //!   followers of the authors they concern; threads are served and fetched by root; block
 //!   and mute.
 //!
+//! * **Routing** (`routing`): fetch hosts are tried in a random order weighted by a score
+//!   from this node's measurements and the hosts' signed status beacons, which every node
+//!   publishes.
+//!
 //! [`Node`] is a cheap, cloneable handle; API servers and tests share it.
 
 mod bridge;
@@ -26,6 +30,7 @@ mod node;
 mod profile;
 mod reach;
 mod resync;
+mod routing;
 mod social;
 mod sync;
 
@@ -43,3 +48,7 @@ pub use node::{
 };
 pub use profile::{MAX_BLOB_FETCHES, ProfileUpdate};
 pub use reach::{MAX_FOLLOWED_TAGS, MAX_RATE_AUTHORS, RATE_BURST, RATE_REFILL};
+pub use routing::{
+    EWMA_WEIGHT, HostScore, MAX_OBSERVED_HOSTS, RoutingConfig, ServeFault, UNKNOWN_DISTANCE_MS,
+    UNKNOWN_RESPONSE_MS, Weights, score,
+};

@@ -78,6 +78,8 @@ pub struct NodeConfig {
     /// How often held name claims are handed to their current replicas; `None` takes the
     /// profile's default (10 minutes; 30 seconds in the test profile).
     pub name_replication: Option<Duration>,
+    /// How fetch hosts are scored, and what the status beacon says.
+    pub routing: crate::routing::RoutingConfig,
 }
 
 /// Something API clients want to hear about.
@@ -140,6 +142,8 @@ pub struct NodeStatus {
     pub fetch_rejected: u64,
     /// Peers on the deny list.
     pub denied_peers: usize,
+    /// Fetch requests received from peers since start.
+    pub fetches_served: u64,
     /// Connections with denied peers refused since start.
     pub denied_connections: u64,
 }
@@ -160,7 +164,7 @@ pub(crate) struct Inner {
     pub(crate) net: NetHandle,
     pub(crate) events: broadcast::Sender<NodeEvent>,
     publish_lock: Mutex<()>,
-    started: Instant,
+    pub(crate) started: Instant,
     provided_self: AtomicBool,
     /// The newest head not yet put on the DHT, and whether an announcer task runs.
     head_to_announce: std::sync::Mutex<Option<(u64, kith_proto::ContentId)>>,
@@ -203,6 +207,14 @@ pub(crate) struct Inner {
     pub(crate) stop: watch::Sender<bool>,
     /// The bridge feeds run here.
     pub(crate) bridges: crate::bridge::Bridges,
+    /// The node key (the libp2p identity's secret), which signs status beacons.
+    pub(crate) node_key: Keypair,
+    /// How hosts are scored; the beacon's settings.
+    pub(crate) routing_config: crate::routing::RoutingConfig,
+    /// What this node observed of hosts, of its own serving and of its lag.
+    pub(crate) routing: crate::routing::Routing,
+    /// Fetch requests received from peers since start.
+    pub(crate) fetches_served: AtomicU64,
 }
 
 /// A running node. Cloning is cheap; every clone drives the same node.
@@ -279,6 +291,21 @@ impl Node {
                 net_config.gossip_heartbeat = Duration::from_millis(500);
             }
         }
+        config.routing.weights.check().map_err(NodeError::Config)?;
+        if let Some(geohash) = &config.routing.geohash {
+            kith_proto::beacon::check_geohash(geohash)
+                .map_err(|e| NodeError::Config(e.to_string()))?;
+        }
+        let beacon_interval = config
+            .routing
+            .beacon_interval
+            .unwrap_or(match config.profile {
+                Profile::Test => Duration::from_secs(1),
+                _ => Duration::from_secs(60),
+            });
+        // A beacon lives a few intervals: one lost message does not make a host unknown.
+        net_config.beacon_ttl = (beacon_interval * 5).max(Duration::from_secs(10));
+        let beacon_key = Keypair::from_seed(&node_key);
         let key = identity::Keypair::ed25519_from_bytes(node_key)
             .map_err(|e| NodeError::Config(format!("node key: {e}")))?;
         let (net, net_events) = kith_net::start(key, net_config).await?;
@@ -336,6 +363,10 @@ impl Node {
                         .clone()
                         .unwrap_or_else(|| crate::bridge::default_poll_config(config.profile)),
                 ),
+                node_key: beacon_key,
+                routing_config: config.routing.clone(),
+                routing: Default::default(),
+                fetches_served: AtomicU64::new(0),
             }),
         };
         info!("node {} for {}", node.peer_id(), author_id);
@@ -393,8 +424,39 @@ impl Node {
             _ => crate::names::REPLICATION_INTERVAL,
         });
         crate::names::spawn_replication(&node, replication);
+        crate::routing::spawn_beacons(&node, beacon_interval);
         crate::bridge::resume(&node);
         Ok(node)
+    }
+
+    /// Answers one fetch request, timing it for the beacon (and applying the test-only
+    /// fault, if one is set).
+    async fn answer_fetch(
+        &self,
+        peer: kith_net::libp2p::PeerId,
+        request: kith_net::FetchRequest,
+        reply: tokio::sync::oneshot::Sender<kith_net::FetchResponse>,
+    ) {
+        let started = Instant::now();
+        if let Some(fault) = self.inner.routing_config.serve_fault {
+            tokio::time::sleep(fault.delay).await;
+            if fault.fail {
+                self.inner.routing.observe_serving(started.elapsed(), false);
+                return;
+            }
+        }
+        let store = self.inner.store.clone();
+        let answered =
+            tokio::task::spawn_blocking(move || sync::serve_fetch(&store, request)).await;
+        let ok = match answered {
+            Ok(Ok(response)) => reply.send(response).is_ok(),
+            Ok(Err(e)) => {
+                debug!("cannot answer fetch from {peer}: {e}");
+                false
+            }
+            Err(_) => false,
+        };
+        self.inner.routing.observe_serving(started.elapsed(), ok);
     }
 
     /// The hosted identity.
@@ -469,6 +531,7 @@ impl Node {
             gossip_rejected: self.inner.gossip_rejected.load(Ordering::Relaxed),
             gossip_ignored: self.inner.gossip_ignored.load(Ordering::Relaxed),
             fetch_rejected: self.inner.fetch_rejected.load(Ordering::Relaxed),
+            fetches_served: self.inner.fetches_served.load(Ordering::Relaxed),
             denied_peers: self.inner.net.denied_count(),
             denied_connections: self.inner.net.denied_connections(),
         })
@@ -833,13 +896,9 @@ impl Node {
                     request,
                     reply,
                 } => {
-                    let store = self.inner.store.clone();
-                    tokio::task::spawn_blocking(move || match sync::serve_fetch(&store, request) {
-                        Ok(response) => {
-                            let _ = reply.send(response);
-                        }
-                        Err(e) => debug!("cannot answer fetch from {peer}: {e}"),
-                    });
+                    self.inner.fetches_served.fetch_add(1, Ordering::Relaxed);
+                    let node = self.clone();
+                    tokio::spawn(async move { node.answer_fetch(peer, request, reply).await });
                 }
                 NetEvent::Names {
                     peer,

@@ -97,7 +97,12 @@ fn spawn_blob_fetch(node: &Node, blob: ContentId, author: AuthorId, source: Opti
                 }
             }
         }
-        for peer in peers.into_iter().take(MAX_BLOB_SOURCES) {
+        // The peer that sent the profile first, then the others by score.
+        let first = peers.first().copied().filter(|_| source.is_some());
+        let rest: Vec<PeerId> = peers.into_iter().filter(|p| Some(*p) != first).collect();
+        let mut ordered: Vec<PeerId> = first.into_iter().collect();
+        ordered.extend(node.rank_hosts(rest).await);
+        for peer in ordered.into_iter().take(MAX_BLOB_SOURCES) {
             match fetch_blob(&node, peer, blob).await {
                 Ok(()) => break,
                 Err(e) => debug!("avatar {blob} from {peer}: {e}"),
@@ -113,15 +118,14 @@ fn spawn_blob_fetch(node: &Node, blob: ContentId, author: AuthorId, source: Opti
 /// Fetches blob `id` from `peer`: the manifest, then the chunks, every piece verified
 /// before anything is stored; the blob is stored only once whole.
 async fn fetch_blob(node: &Node, peer: PeerId, id: ContentId) -> Result<(), String> {
-    let net = &node.inner.net;
     let count = |node: &Node| {
         node.inner
             .fetch_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     };
     count(node);
-    let response = net
-        .fetch(peer, FetchRequest::blobs(&[id]))
+    let response = node
+        .fetch_observed(peer, FetchRequest::blobs(&[id]))
         .await
         .map_err(|e| e.to_string())?;
     let manifest_bytes = response
@@ -139,8 +143,8 @@ async fn fetch_blob(node: &Node, peer: PeerId, id: ContentId) -> Result<(), Stri
             .copied()
             .collect();
         count(node);
-        let response = net
-            .fetch(peer, FetchRequest::blobs(&wanted))
+        let response = node
+            .fetch_observed(peer, FetchRequest::blobs(&wanted))
             .await
             .map_err(|e| e.to_string())?;
         if response.entries.is_empty() {

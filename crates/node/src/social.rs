@@ -137,9 +137,8 @@ pub(crate) async fn fetch_threads(
         inner
             .fetch_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let response = inner
-            .net
-            .fetch(peer, FetchRequest::threads(chunk, MAX_FETCH_ENTRIES))
+        let response = node
+            .fetch_observed(peer, FetchRequest::threads(chunk, MAX_FETCH_ENTRIES))
             .await
             .map_err(|e| e.to_string())?;
         let wanted: Vec<ContentId> = chunk.to_vec();
@@ -320,11 +319,16 @@ impl Node {
                 peers.push(peer.peer_id);
             }
         }
-        for peer in peers.into_iter().take(MAX_RESOLVE_PEERS) {
+        for peer in self
+            .rank_hosts(peers)
+            .await
+            .into_iter()
+            .take(MAX_RESOLVE_PEERS)
+        {
             self.inner
                 .fetch_requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let asked = net.fetch(peer, FetchRequest::ids(&[id], 0));
+            let asked = self.fetch_observed(peer, FetchRequest::ids(&[id], 0));
             let Ok(Ok(response)) = tokio::time::timeout(RESOLVE_WAIT, asked).await else {
                 continue;
             };
@@ -384,11 +388,16 @@ impl Node {
         if peers.is_empty() {
             peers = net.find_providers(author).await.unwrap_or_default();
         }
-        for peer in peers.into_iter().take(MAX_RESOLVE_PEERS) {
+        for peer in self
+            .rank_hosts(peers)
+            .await
+            .into_iter()
+            .take(MAX_RESOLVE_PEERS)
+        {
             self.inner
                 .fetch_requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let asked = net.fetch(peer, FetchRequest::range(&author, seq, 1));
+            let asked = self.fetch_observed(peer, FetchRequest::range(&author, seq, 1));
             let Ok(Ok(response)) = tokio::time::timeout(RESOLVE_WAIT, asked).await else {
                 continue;
             };
@@ -437,11 +446,16 @@ impl Node {
             author: author.as_bytes().to_vec(),
             slug: slug.to_owned(),
         };
-        for peer in peers.into_iter().take(MAX_RESOLVE_PEERS) {
+        for peer in self
+            .rank_hosts(peers)
+            .await
+            .into_iter()
+            .take(MAX_RESOLVE_PEERS)
+        {
             self.inner
                 .fetch_requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let asked = net.fetch(peer, request.clone());
+            let asked = self.fetch_observed(peer, request.clone());
             let Ok(Ok(response)) = tokio::time::timeout(RESOLVE_WAIT, asked).await else {
                 continue;
             };
@@ -484,7 +498,7 @@ impl Node {
             if peers.is_empty() {
                 peers = net.find_providers(author).await.unwrap_or_default();
             }
-            for peer in peers.into_iter().take(2) {
+            for peer in node.rank_hosts(peers).await.into_iter().take(2) {
                 if let Err(e) = fetch_threads(&node, peer, &[root]).await {
                     debug!("thread refresh from {peer} failed: {e}");
                 }

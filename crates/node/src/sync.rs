@@ -218,8 +218,11 @@ async fn catch_up(
             None
         }
     };
-    let mut peers: Vec<PeerId> = preferred.into_iter().collect();
+    let mut peers: Vec<PeerId> = Vec::new();
     let local = local_seq(&inner.store, &author).map_err(|e| e.to_string())?;
+    if let Some(target) = target {
+        inner.routing.note_head(author, target, local);
+    }
     if periodic && target.is_none_or(|t| t <= local) {
         if target.is_some() && net.topic_peers(author).await.is_ok_and(|p| p.is_empty()) {
             let _ = net.find_providers(author).await;
@@ -232,8 +235,12 @@ async fn catch_up(
             Err(e) => debug!("no providers for {author}: {e}"),
         }
     }
+    // The peer that told us of a gap first (it holds what we lack), then the providers in
+    // the order their scores draw.
+    let mut ordered: Vec<PeerId> = preferred.into_iter().collect();
+    ordered.extend(node.rank_hosts(peers).await);
     let mut added = 0;
-    for peer in peers.into_iter().take(MAX_PROVIDERS_TRIED) {
+    for peer in ordered.into_iter().take(MAX_PROVIDERS_TRIED) {
         match fetch_from(node, author, peer).await {
             Ok(n) => added += n,
             Err(e) => debug!("fetch of {author} from {peer} failed: {e}"),
@@ -413,7 +420,7 @@ async fn fetch_from(node: &Node, author: AuthorId, peer: PeerId) -> Result<u64, 
                 .fetch_requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let request = FetchRequest::range(&author, next, MAX_FETCH_ENTRIES);
-            fetching = Some((next, Box::pin(inner.net.fetch(peer, request))));
+            fetching = Some((next, Box::pin(node.fetch_observed(peer, request))));
         }
         if fetching.is_none() && checking.is_empty() && storing.is_empty() {
             break;

@@ -9,17 +9,19 @@
 //! | [`cbor`] | the canonical CBOR subset and the checks that enforce it |
 //! | [`body`] | entry kinds and their typed bodies |
 //! | [`blob`] | media blobs: chunks, manifests, image types |
+//! | [`beacon`] | status beacons: a node's signed figures about itself, geohash distances |
 //! | [`entry`] | signed envelopes: signing, decoding, single and batch verification |
 //! | [`chain`] | how an entry relates to a feed's head; fork proofs |
 //! | [`head`] | signed feed-head records and their DHT key |
 //! | [`limits`] | every size and time limit of the protocol |
 //! | [`names`] | usernames: normalization, signed claims and releases, their DHT key |
-//! | [`permalink`] | `kith:<cid>` and `kith:<did>/<seq>` |
+//! | [`permalink`] | `kith:<cid>`, `kith:<did>/<seq>`, `kith:<user>/<slug>`, `kith:/<slug>` |
 //! | [`text`] | mentions and hashtags read from a post's text |
 //!
 //! The normative description of the formats is `docs/PROTOCOL.md`; `docs/test-vectors/`
 //! holds vectors that this crate is tested against.
 
+pub mod beacon;
 pub mod blob;
 pub mod body;
 pub mod cbor;
