@@ -30,6 +30,40 @@ pub(crate) struct Config {
     pub(crate) network: NetworkConfig,
     /// `[store]`: the redb store.
     pub(crate) store: StoreSection,
+    /// `[routing]`: how fetch hosts are scored, and the status beacon.
+    pub(crate) routing: RoutingSection,
+}
+
+/// `[routing]`: [`kith_node::RoutingConfig`] in the file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RoutingSection {
+    /// Weight of a host's replication lag, per second.
+    pub(crate) i: f64,
+    /// Weight of its mean response time, per millisecond.
+    pub(crate) j: f64,
+    /// Weight of its distance (round trip), per millisecond.
+    pub(crate) k: f64,
+    /// Weight of its error rate (0 to 1).
+    pub(crate) l: f64,
+    /// This peer's coarse location, published in its beacon.
+    pub(crate) geohash: Option<String>,
+    /// Seconds between two beacons. Default: the profile's.
+    pub(crate) beacon_interval_s: Option<u64>,
+}
+
+impl Default for RoutingSection {
+    fn default() -> Self {
+        let w = kith_node::Weights::default();
+        Self {
+            i: w.i,
+            j: w.j,
+            k: w.k,
+            l: w.l,
+            geohash: None,
+            beacon_interval_s: None,
+        }
+    }
 }
 
 /// A preset of defaults, chosen by `kith init --profile P` and recorded in `[node]`.
@@ -148,6 +182,18 @@ impl Config {
         if config.store.cache_mb == 0 {
             bail!("[store] cache_mb must be at least 1");
         }
+        let routing = config.routing_config();
+        if let Err(why) = routing.weights.check() {
+            bail!("[routing] {why}");
+        }
+        if let Some(geohash) = &routing.geohash
+            && let Err(why) = kith_proto::beacon::check_geohash(geohash)
+        {
+            bail!("[routing] geohash: {why}");
+        }
+        if config.routing.beacon_interval_s == Some(0) {
+            bail!("[routing] beacon_interval_s must be at least 1");
+        }
         Ok(config)
     }
 
@@ -202,6 +248,22 @@ impl Config {
         )
     }
 
+    /// The routing settings of `[routing]`.
+    pub(crate) fn routing_config(&self) -> kith_node::RoutingConfig {
+        let r = &self.routing;
+        kith_node::RoutingConfig {
+            weights: kith_node::Weights {
+                i: r.i,
+                j: r.j,
+                k: r.k,
+                l: r.l,
+            },
+            geohash: r.geohash.clone(),
+            beacon_interval: r.beacon_interval_s.map(Duration::from_secs),
+            ..kith_node::RoutingConfig::default()
+        }
+    }
+
     /// The store settings: the library defaults with this file's `[store]` applied.
     pub(crate) fn store_config(&self) -> kith_store::StoreConfig {
         kith_store::StoreConfig {
@@ -250,6 +312,41 @@ mod tests {
         assert_eq!(parsed.store.batch_window_ms, defaults.store.batch_window_ms);
         assert_eq!(parsed.store.batch_max, defaults.store.batch_max);
         assert_eq!(parsed.store.cache_mb, defaults.store.cache_mb);
+        assert_eq!(
+            parsed.routing_config().weights,
+            defaults.routing_config().weights
+        );
+        // The home profile's beacon interval.
+        assert_eq!(parsed.routing.beacon_interval_s, Some(60));
+        assert_eq!(parsed.routing.geohash, None);
+    }
+
+    #[test]
+    fn routing_settings_are_checked() {
+        let set = Config::parse(
+            "[routing]
+j = 2.5
+geohash = \"u09\"
+",
+        )
+        .unwrap();
+        let routing = set.routing_config();
+        assert_eq!(routing.weights.j, 2.5);
+        assert_eq!(routing.geohash.as_deref(), Some("u09"));
+        for bad in [
+            "[routing]
+i = -1.0
+",
+            "[routing]
+geohash = \"Paris\"
+",
+            "[routing]
+beacon_interval_s = 0
+",
+        ] {
+            let error = Config::parse(bad).unwrap_err();
+            assert!(format!("{error:#}").contains("routing"), "{bad}: {error:#}");
+        }
     }
 
     #[test]

@@ -1,4 +1,11 @@
-//! RFC 3339 text for entry timestamps (milliseconds since the Unix epoch).
+//! Time: now, and RFC 3339 text for entry timestamps (milliseconds since the Unix epoch).
+
+/// Milliseconds since the Unix epoch now (0 if the clock is before 1970).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// `ts` (ms since the Unix epoch, UTC) as RFC 3339 with second precision: `2025-11-24T15:20:00Z`.
 pub(crate) fn rfc3339_seconds(ts: u64) -> String {

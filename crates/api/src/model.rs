@@ -398,17 +398,51 @@ pub struct Following {
     pub following: Vec<String>,
 }
 
-/// One connected peer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// One connected peer, with its latest status beacon and the score this node gives it as a
+/// host to fetch from (docs/OPERATIONS.md, "Routing"). Beacon fields are `null` until a
+/// beacon of the peer has arrived (and after it expired).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Peer {
     /// Its libp2p peer id.
     pub peer_id: String,
     /// Addresses known for it (multiaddrs).
     pub addrs: Vec<String>,
+    /// Its store revision, as its beacon says (grows with every change it stores).
+    #[serde(default)]
+    pub revision: Option<u64>,
+    /// The mean time it takes to answer a fetch, ms, as its beacon says.
+    #[serde(default)]
+    pub mean_response_ms: Option<f64>,
+    /// The share of fetches it fails (0 to 1), as its beacon says.
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+    /// How far behind the newest heads it knows of it is, seconds, as its beacon says.
+    #[serde(default)]
+    pub lag_s: Option<u64>,
+    /// When it signed its latest beacon, ms since the Unix epoch.
+    #[serde(default)]
+    pub last_heartbeat: Option<u64>,
+    /// Its operator-set coarse location (a geohash), if its beacon has one.
+    #[serde(default)]
+    pub geohash: Option<String>,
+    /// The ping round trip to it, ms.
+    #[serde(default)]
+    pub rtt_ms: Option<f64>,
+    /// This node's own measurement of its mean fetch response time, ms (`null` before this
+    /// node fetched from it).
+    #[serde(default)]
+    pub measured_response_ms: Option<f64>,
+    /// This node's own measurement of its fetch error rate (0 to 1).
+    #[serde(default)]
+    pub measured_error_rate: Option<f64>,
+    /// Its score as a host: 1 / (i·lag_s + j·response_ms + k·distance_ms + l·error_rate),
+    /// with this node's measurements where it has them. Higher is better.
+    #[serde(default)]
+    pub score: Option<f64>,
 }
 
 /// `GET /api/v1/peers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Peers {
     /// The peers this node is connected to.
     pub peers: Vec<Peer>,

@@ -2212,12 +2212,31 @@ async fn following(State(state): State<AppState>) -> Result<Json<Following>, Api
 )]
 async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
     let peers = state.node.peers().await?;
+    let hosts = state.node.hosts().await?;
     Ok(Json(Peers {
         peers: peers
             .into_iter()
-            .map(|peer| Peer {
-                peer_id: peer.peer_id,
-                addrs: peer.addrs,
+            .map(|peer| {
+                let host = hosts.iter().find(|h| h.peer.to_string() == peer.peer_id);
+                let figures = host
+                    .and_then(|h| h.beacon.as_ref())
+                    .map(|b| (b.ts(), b.figures()));
+                Peer {
+                    peer_id: peer.peer_id,
+                    addrs: peer.addrs,
+                    revision: figures.map(|(_, f)| f.revision),
+                    mean_response_ms: figures.map(|(_, f)| f.response_us as f64 / 1000.0),
+                    error_rate: figures.map(|(_, f)| f.error_ppm as f64 / 1e6),
+                    lag_s: figures.map(|(_, f)| f.lag_s),
+                    last_heartbeat: figures.map(|(ts, _)| ts),
+                    geohash: figures.and_then(|(_, f)| f.geohash.clone()),
+                    rtt_ms: host
+                        .and_then(|h| h.rtt)
+                        .map(|rtt| rtt.as_secs_f64() * 1000.0),
+                    measured_response_ms: host.filter(|h| h.measured).map(|h| h.response_ms),
+                    measured_error_rate: host.filter(|h| h.measured).map(|h| h.error_rate),
+                    score: host.map(|h| h.score),
+                }
             })
             .collect(),
     }))

@@ -1456,3 +1456,47 @@ async fn a_post_has_a_web_path_under_its_authors_username() {
     bob.stop().await;
     alice.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_show_their_beacons_and_scores() {
+    let first = Server::start().await;
+    let addr = first.node.listen_addrs().await.unwrap().remove(0);
+    let second = Server::start_with(vec![addr]).await;
+    second.publish("a change, so the revision is not 0").await;
+    let peer_id = second.node.peer_id();
+    // The test profile publishes a beacon every second.
+    let started = std::time::Instant::now();
+    let shown = loop {
+        let peers = first
+            .expect(first.get("/api/v1/peers"), StatusCode::OK)
+            .await;
+        let found = peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["peer_id"] == peer_id.as_str())
+            .cloned();
+        if let Some(peer) = found
+            && peer["revision"].as_u64().is_some_and(|r| r > 0)
+        {
+            break peer;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no beacon from the second peer: {peers}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let heartbeat = shown["last_heartbeat"].as_u64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(now.abs_diff(heartbeat) < 60_000, "{shown}");
+    assert!(shown["score"].as_f64().unwrap() > 0.0, "{shown}");
+    for field in ["mean_response_ms", "error_rate", "lag_s"] {
+        assert!(shown[field].is_number(), "{field}: {shown}");
+    }
+    second.stop().await;
+    first.stop().await;
+}

@@ -101,6 +101,7 @@ impl Settings {
             bootstrap,
             profile: config.profile().node_profile(),
             bridge_dir: Some(repo.bridge_dir()),
+            routing: config.routing_config(),
             ..NodeConfig::default()
         };
         let api = args.api.unwrap_or_else(|| config.api_listen());

@@ -27,8 +27,28 @@ pub(super) fn peers(context: &Context, args: &ClientArgs) -> Result<()> {
                 return Output::text("no peers\n");
             }
             let mut text = String::new();
+            let now = crate::time::now_ms();
             for peer in &peers {
                 let _ = writeln!(text, "{}  {}", peer.peer_id, peer.addrs.join(" "));
+                let mut figures = Vec::new();
+                if let Some(score) = peer.score {
+                    figures.push(format!("score {score:.3}"));
+                }
+                if let Some(rtt) = peer.rtt_ms {
+                    figures.push(format!("rtt {rtt:.1} ms"));
+                }
+                if let (Some(revision), Some(heartbeat)) = (peer.revision, peer.last_heartbeat) {
+                    figures.push(format!(
+                        "revision {revision}, response {:.1} ms, errors {:.1} %, lag {} s, heartbeat {} s ago",
+                        peer.mean_response_ms.unwrap_or(0.0),
+                        peer.error_rate.unwrap_or(0.0) * 100.0,
+                        peer.lag_s.unwrap_or(0),
+                        now.saturating_sub(heartbeat) / 1000
+                    ));
+                }
+                if !figures.is_empty() {
+                    let _ = writeln!(text, "    {}", figures.join(", "));
+                }
             }
             Output::text(&text)
         }
