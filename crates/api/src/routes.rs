@@ -2225,7 +2225,10 @@ async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
                     peer_id: peer.peer_id,
                     addrs: peer.addrs,
                     revision: figures.map(|(_, f)| f.revision),
-                    mean_response_ms: figures.map(|(_, f)| f.response_us as f64 / 1000.0),
+                    // 0 in a beacon: the peer has answered no fetch yet.
+                    mean_response_ms: figures
+                        .filter(|(_, f)| f.response_us > 0)
+                        .map(|(_, f)| f.response_us as f64 / 1000.0),
                     error_rate: figures.map(|(_, f)| f.error_ppm as f64 / 1e6),
                     lag_s: figures.map(|(_, f)| f.lag_s),
                     last_heartbeat: figures.map(|(ts, _)| ts),

@@ -262,11 +262,13 @@ impl Node {
         let seen = self.inner.routing.host(&peer);
         let (response_ms, error_rate, measured) = match (seen, figures) {
             (Some(seen), _) => (seen.response_ms, seen.error_rate, true),
-            (None, Some(f)) => (
+            // A response time of 0 means the host has answered no fetch yet: unknown.
+            (None, Some(f)) if f.response_us > 0 => (
                 f.response_us as f64 / 1000.0,
                 f.error_ppm as f64 / 1e6,
                 false,
             ),
+            (None, Some(f)) => (UNKNOWN_RESPONSE_MS, f.error_ppm as f64 / 1e6, false),
             (None, None) => (UNKNOWN_RESPONSE_MS, 0.0, false),
         };
         let rtt = status.and_then(|s| s.rtt);

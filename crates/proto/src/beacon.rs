@@ -13,7 +13,7 @@
 //! `node` is the node key's ed25519 public key (the peer id is derived from it). `ts` is the
 //! heartbeat, milliseconds since the Unix epoch; `revision` the node's store revision (it
 //! grows with every change); `response_us` the mean time the node took to answer fetch
-//! requests, microseconds; `error_ppm` the share of fetch requests it failed, parts per
+//! requests, microseconds (0: none answered yet); `error_ppm` the share of fetch requests it failed, parts per
 //! million; `lag_s` how far behind the newest heads it knows of it is, seconds; `uptime_s`
 //! since its start; `geohash` an optional coarse location its operator set (1 to 12
 //! characters of the geohash alphabet; never derived from anything else). No floats: every
