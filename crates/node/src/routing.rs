@@ -419,6 +419,8 @@ pub(crate) fn spawn_beacons(node: &Node, every: Duration) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -447,6 +449,20 @@ mod tests {
             .is_err()
         );
         assert!(w.check().is_ok());
+    }
+
+    #[test]
+    fn lag_runs_from_the_first_sight_of_a_head_not_held() {
+        let routing = Routing::default();
+        let author = kith_proto::Keypair::from_seed(&[1; 32]).author();
+        routing.note_head(author, 10, 5);
+        let since = routing.behind.lock().unwrap()[&author].1;
+        // A newer head keeps the first sighting: the lag is how long we have been behind.
+        routing.note_head(author, 12, 7);
+        assert_eq!(routing.behind.lock().unwrap()[&author], (12, since));
+        // Caught up: no longer behind.
+        routing.note_head(author, 12, 12);
+        assert!(routing.behind.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -108,7 +108,14 @@ fn finish_results(
                     emit_range(node, author, seq + 1, drained as usize, source);
                 }
             }
-            Ok(AppendOutcome::Buffered { .. }) => {
+            Ok(AppendOutcome::Buffered { first_missing }) => {
+                // The feed reaches this seq somewhere while we lack what precedes it: we are
+                // behind (the beacon's lag), until the gap is filled.
+                inner.routing.note_head(
+                    entry.author(),
+                    entry.seq(),
+                    first_missing.saturating_sub(1),
+                );
                 if !gaps.contains(&entry.author()) {
                     gaps.push(entry.author());
                 }
