@@ -530,6 +530,13 @@ pub(crate) struct DaemonArgs {
     #[arg(long, value_name = "IP:PORT")]
     pub(crate) api: Option<SocketAddr>,
 
+    /// Also serve the public, read-only web gateway on IP:PORT: permalink, author and
+    /// thread pages and Atom feeds for people without a peer, fetched from the network when
+    /// not held (no token, no API; put it behind a TLS reverse proxy) [default: config.toml's
+    /// [gateway] listen, else off].
+    #[arg(long, value_name = "IP:PORT")]
+    pub(crate) gateway: Option<SocketAddr>,
+
     /// Join the network through this peer, a multiaddr ending in /p2p/<peer id>
     /// (repeatable, or comma-separated); replaces config.toml's bootstrap list.
     #[arg(long, value_name = "MADDR", value_delimiter = ',')]
@@ -567,5 +574,24 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_gateway_is_a_daemon_option_off_by_default() {
+        let daemon = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Daemon(args)) => Ok(args),
+            Ok(other) => panic!("not the daemon: {other:?}"),
+            Err(error) => Err(error),
+        };
+        assert_eq!(daemon(&["kith", "daemon"]).unwrap().gateway, None);
+        let on = daemon(&["kith", "daemon", "--gateway", "127.0.0.1:8080"]).unwrap();
+        assert_eq!(on.gateway, Some("127.0.0.1:8080".parse().unwrap()));
+        assert!(daemon(&["kith", "daemon", "--gateway", "nowhere"]).is_err());
+        let help = Cli::command()
+            .find_subcommand_mut("daemon")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--gateway <IP:PORT>"), "{help}");
     }
 }

@@ -32,6 +32,16 @@ pub(crate) struct Config {
     pub(crate) store: StoreSection,
     /// `[routing]`: how fetch hosts are scored, and the status beacon.
     pub(crate) routing: RoutingSection,
+    /// `[gateway]`: the public, read-only web gateway (off unless set).
+    pub(crate) gateway: GatewaySection,
+}
+
+/// `[gateway]`. Read by `kith daemon`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct GatewaySection {
+    /// Address the public gateway listens on; unset (the default): no gateway.
+    pub(crate) listen: Option<SocketAddr>,
 }
 
 /// `[routing]`: [`kith_node::RoutingConfig`] in the file.
@@ -377,6 +387,18 @@ beacon_interval_s = 0
         assert!(format!("{error:#}").contains("listen"), "{error:#}");
         let error = Config::parse("[store]\nbatch_max = 0\n").unwrap_err();
         assert!(error.to_string().contains("batch_max"), "{error}");
+    }
+
+    #[test]
+    fn the_gateway_is_off_unless_set() {
+        assert_eq!(
+            Config::parse(DEFAULT_CONFIG_TOML).unwrap().gateway.listen,
+            None
+        );
+        let set = Config::parse("[gateway]\nlisten = \"127.0.0.1:8080\"\n").unwrap();
+        assert_eq!(set.gateway.listen, Some("127.0.0.1:8080".parse().unwrap()));
+        let error = Config::parse("[gateway]\nlisten = \"example.org\"\n").unwrap_err();
+        assert!(format!("{error:#}").contains("listen"), "{error:#}");
     }
 
     #[test]

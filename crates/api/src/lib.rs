@@ -27,6 +27,7 @@
 //! | [`model`] | the JSON bodies, shared with clients (the `kith` command line) |
 //! | `routes` | the router, authentication and the handlers |
 //! | `atom` | `GET /feeds/{did}.atom`: an author's public posts as an Atom feed (no token) |
+//! | `gateway` | [`serve_gateway`]: the public, read-only HTML gateway on a listener of its own (`kith daemon --gateway`): permalink, author and thread pages and Atom feeds, fetched from the network when not held, no token and no `/api/v1` |
 //! | `bridges` | `/api/v1/bridges`: RSS/Atom feeds republished as kith authors |
 //! | `events` | the event hub behind `GET /api/v1/events`: numbering, resume ring, bounded fan-out |
 //! | [`ui`] | the web UI (files compiled in by `build.rs`) and its sign-in: one-time links, the session cookie, the same-origin check |
@@ -41,6 +42,7 @@ mod atom;
 mod bridges;
 mod error;
 mod events;
+mod gateway;
 pub mod model;
 mod openapi;
 mod routes;
@@ -53,6 +55,8 @@ use std::sync::Arc;
 use kith_node::Node;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+pub use gateway::{GATEWAY_CONCURRENCY, GATEWAY_CSP, serve_gateway};
 
 /// Largest request body accepted; a larger one is answered with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

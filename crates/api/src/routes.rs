@@ -420,7 +420,7 @@ async fn create_post(
 const GLOBAL_SLUG_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Parses a content id of a path or body.
-fn parse_id(text: &str) -> Result<ContentId, ApiError> {
+pub(crate) fn parse_id(text: &str) -> Result<ContentId, ApiError> {
     ContentId::parse(text).map_err(|error| {
         ApiError::bad_request(
             "invalid_id",
@@ -481,7 +481,7 @@ async fn thread(
 }
 
 /// Drops the entries of muted authors.
-fn hide_muted(
+pub(crate) fn hide_muted(
     store: &Store,
     entries: &mut Vec<kith_proto::Entry>,
 ) -> Result<(), kith_store::StoreError> {
@@ -494,7 +494,7 @@ fn hide_muted(
 
 /// Entry objects with what this store knows about each entry: current text (after edits),
 /// reactions and reposts.
-fn decorate(
+pub(crate) fn decorate(
     store: &Store,
     entries: &[kith_proto::Entry],
 ) -> Result<Vec<EntryObject>, kith_store::StoreError> {
@@ -1231,7 +1231,7 @@ async fn resolve(
 }
 
 /// Escapes text for HTML.
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -1271,7 +1271,7 @@ fn escape_html(text: &str) -> String {
             A page saying why: the store, the node or the network failed"),
     ),
 )]
-async fn slug_page(
+pub(crate) async fn slug_page(
     State(state): State<AppState>,
     Path((user, slug)): Path<(String, String)>,
 ) -> Response {
@@ -1340,7 +1340,10 @@ async fn global_slug_page(State(state): State<AppState>, Path(slug): Path<String
             A page saying why: the store, the node or the network failed"),
     ),
 )]
-async fn permalink_page(State(state): State<AppState>, Path(link): Path<String>) -> Response {
+pub(crate) async fn permalink_page(
+    State(state): State<AppState>,
+    Path(link): Path<String>,
+) -> Response {
     let page = |status: StatusCode, title: &str, body: String| {
         // Readable on a phone: long dids and ids wrap instead of widening the page.
         let html = format!(
@@ -2078,9 +2081,8 @@ fn every_kind(
         (status = 201, body = EntryObject, description = "The new follow entry"),
         (status = 200, body = EntryObject, description = "Already followed: the existing follow \
             entry; nothing changed"),
-        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id; \
-            `invalid_input`: not a valid username either; `cannot_follow_self`: the daemon's own \
-            identity; `invalid_json`, `invalid_body`: not the expected JSON body"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: neither an author id \
+            nor a possible username; `cannot_follow_self`: the daemon's own identity; `invalid_json`, `invalid_body`: not the expected JSON body"),
         (status = 401, body = ErrorBody, description = UNAUTHORIZED),
         (status = 404, body = ErrorBody, description = "`name_not_found`: nobody holds the \
             username given"),
@@ -2101,6 +2103,11 @@ async fn follow(
     // A did, or a username, looked up in the name registry (by read quorum).
     let author = if author.starts_with("did:") {
         parse_did(&author)?
+    } else if let Err(e) = kith_proto::names::normalize_name(&author) {
+        return Err(ApiError::bad_request(
+            "invalid_did",
+            format!("`{author}` is neither an author id (did:key:z6Mk…) nor a username: {e}"),
+        ));
     } else {
         match state.node.lookup_name(&author).await? {
             Some(claim) => claim.owner(),

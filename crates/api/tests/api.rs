@@ -205,7 +205,8 @@ async fn bad_input_is_refused_with_a_code() {
         .await;
     assert!(entries(&home).is_empty());
 
-    for did in ["alice", "did:web:example.com", "did:key:z6Mk"] {
+    // Neither an author id nor a possible username ("alice" would be looked up by name).
+    for did in ["not an author!", "did:web:example.com", "did:key:z6Mk"] {
         let message = server
             .expect_error(
                 server.post("/api/v1/follows").json(&json!({"author": did})),

@@ -11,6 +11,8 @@
 //! * **Deny list**: [`Node::deny_peers`] cuts peers off (both ways, in memory only);
 //!   [`Node::allow_peers`] lets them back and reconnects at once.
 //! * **Head lookup**: [`Node::lookup_head`] asks the DHT for an author's head now.
+//! * **Fetch without following**: [`Node::fetch_feed`] runs a follow's catch-up of one
+//!   feed once and keeps what arrives (the HTTP gateway's cache).
 //! * **Bridges** (`bridge`): [`Node::follow_feed`] republishes an RSS or Atom feed as a
 //!   new author hosted here, polled politely.
 //! * **Social** (`social`): replies, reactions, reposts, edits and deletes reach the
@@ -52,3 +54,4 @@ pub use routing::{
     EWMA_WEIGHT, HostScore, MAX_OBSERVED_HOSTS, RoutingConfig, ServeFault, UNKNOWN_DISTANCE_MS,
     UNKNOWN_RESPONSE_MS, Weights, score,
 };
+pub use sync::FETCH_FEED_WAIT;

@@ -479,8 +479,26 @@ impl Node {
     /// (those made while it was away, or by authors nobody here follows). At most once per
     /// root every 10 seconds; a no-op if the root's author is unknown here.
     pub fn refresh_thread(&self, root: ContentId) {
+        let _ = self.spawn_thread_refresh(root);
+    }
+
+    /// Like [`refresh_thread`](Self::refresh_thread), but waits up to `wait` for the
+    /// refresh to end (it goes on in the background after that): for a page that shows the
+    /// thread once. Returns whether a refresh ran (not when the root is not held, or its
+    /// thread was refreshed less than 10 seconds ago).
+    pub async fn refresh_thread_wait(&self, root: ContentId, wait: Duration) -> bool {
+        match self.spawn_thread_refresh(root) {
+            Some(task) => {
+                let _ = tokio::time::timeout(wait, task).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn spawn_thread_refresh(&self, root: ContentId) -> Option<tokio::task::JoinHandle<()>> {
         let Ok(Some(root_entry)) = self.inner.store.entry(&root) else {
-            return;
+            return None;
         };
         if !self
             .inner
@@ -488,11 +506,11 @@ impl Node {
             .lock()
             .is_ok_and(|mut r| r.claim(root))
         {
-            return;
+            return None;
         }
         let node = self.clone();
         let author = root_entry.author();
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let net = &node.inner.net;
             let mut peers = net.topic_peers(author).await.unwrap_or_default();
             if peers.is_empty() {
@@ -503,7 +521,7 @@ impl Node {
                     debug!("thread refresh from {peer} failed: {e}");
                 }
             }
-        });
+        }))
     }
 
     /// Reacts to `target` (held here) with `reaction`, replacing any earlier reaction of

@@ -18,6 +18,7 @@ use kith_proto::{AuthorId, ContentId, VerifiedEntry, validate_batch};
 use kith_store::{AppendOutcome, Store, StoreError};
 use tracing::{debug, info, warn};
 
+use crate::NodeError;
 use crate::node::{Node, NodeEvent, now_ms};
 
 /// Most providers tried, one after another, for one catch-up.
@@ -174,6 +175,55 @@ pub(crate) fn spawn_catch_up(node: &Node, author: AuthorId, preferred: Option<Pe
 /// running: a catch-up only if the DHT head is ahead of ours (see [`catch_up`]).
 pub(crate) fn spawn_periodic_check(node: &Node, author: AuthorId) {
     spawn(node, author, None, true);
+}
+
+/// Longest time [`Node::fetch_feed`] waits for its catch-up (which goes on in the
+/// background after that).
+pub const FETCH_FEED_WAIT: Duration = Duration::from_secs(10);
+
+impl Node {
+    /// Fetches `author`'s feed once, without following them: the same catch-up a follow
+    /// runs (the head from the DHT, then what this store lacks from the feed's holders in
+    /// the order their scores draw, and the threads of the newest posts), run now. What
+    /// arrives is verified and kept like any feed, and this peer then provides it too; no
+    /// follow entry is signed and no topic is joined, so the feed is not kept current
+    /// (call again to refresh it).
+    ///
+    /// It takes a turn among the [`MAX_CATCH_UPS`](crate::MAX_CATCH_UPS) catch-ups that run
+    /// at once, and waits at most [`FETCH_FEED_WAIT`]; a longer catch-up goes on in the
+    /// background. Returns how far the feed grew here by then (in seqs): 0 when the network
+    /// has nothing newer, or nothing arrived in time. A blocked author is not fetched.
+    pub async fn fetch_feed(&self, author: AuthorId) -> Result<u64, NodeError> {
+        if self.is_blocked(&author) {
+            return Ok(0);
+        }
+        let before = local_seq(&self.inner.store, &author)?;
+        let node = self.clone();
+        let task = tokio::spawn(async move {
+            let Ok(_turn) = Arc::clone(&node.inner.catch_ups).acquire_owned().await else {
+                return;
+            };
+            // Counted in `status().syncing` like a follow's catch-up; a catch-up of the feed
+            // already running (a follow's, or another fetch's) keeps its mark.
+            let marked = node
+                .inner
+                .syncing
+                .lock()
+                .is_ok_and(|mut syncing| syncing.insert(author));
+            match catch_up(&node, author, None, false).await {
+                Ok(0) => {}
+                Ok(n) => info!("fetched {n} entries of {author} (not followed)"),
+                Err(e) => debug!("fetch of {author} incomplete: {e}"),
+            }
+            if marked && let Ok(mut syncing) = node.inner.syncing.lock() {
+                syncing.remove(&author);
+            }
+        });
+        // Dropping the handle on timeout detaches the task: it finishes on its own.
+        let _ = tokio::time::timeout(FETCH_FEED_WAIT, task).await;
+        let after = local_seq(&self.inner.store, &author)?;
+        Ok(after.saturating_sub(before))
+    }
 }
 
 fn spawn(node: &Node, author: AuthorId, preferred: Option<PeerId>, periodic: bool) {

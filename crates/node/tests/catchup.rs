@@ -309,3 +309,52 @@ async fn a_range_with_a_hole_is_repaired_from_the_same_peer() {
         asked.lock().unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_is_fetched_and_kept_without_following() {
+    const COUNT: u64 = 600;
+    let b_keys = Keypair::from_seed(&[70; 32]);
+    let b_store = Store::in_memory(StoreConfig::default()).unwrap();
+    b_store.append_batch(feed(&b_keys, COUNT)).unwrap();
+    let b = node(70, b_store, vec![]).await;
+    let b_author = b.author();
+    let a_store = Store::in_memory(StoreConfig::default()).unwrap();
+    let a = node(
+        71,
+        a_store.clone(),
+        vec![b.listen_addrs().await.unwrap().remove(0)],
+    )
+    .await;
+    wait_for("A to connect to B", DEADLINE, || async {
+        !a.peers().await.unwrap().is_empty()
+    })
+    .await;
+    assert!(a_store.head(&b_author).unwrap().is_none());
+
+    // One fetch brings what the holders have (asked again until B is found as a holder).
+    wait_for("B's whole feed on A", DEADLINE, || async {
+        a.fetch_feed(b_author).await.unwrap();
+        a_store
+            .head(&b_author)
+            .unwrap()
+            .is_some_and(|h| h.seq == COUNT)
+    })
+    .await;
+    assert_eq!(
+        a_store
+            .feed(&b_author, 1, COUNT as usize + 1)
+            .unwrap()
+            .len() as u64,
+        COUNT
+    );
+    // Nothing newer: nothing more.
+    assert_eq!(a.fetch_feed(b_author).await.unwrap(), 0);
+    // Not followed: no follow entry, no subscription.
+    assert!(a_store.following(&a.author()).unwrap().is_empty());
+    assert!(a_store.head(&a.author()).unwrap().is_none());
+    assert_eq!(a.status().await.unwrap().following, 0);
+    wait_for("the fetch's catch-up to end", DEADLINE, || async {
+        a.status().await.unwrap().syncing == 0
+    })
+    .await;
+}

@@ -4,12 +4,13 @@
 //! 2. Take `repo.lock`, so two daemons never share a directory.
 //! 3. Create `node.key` and `api.token` if an older directory lacks them; read the keys,
 //!    the token and `config.toml` (flags win over the file, the file over the profile).
-//! 4. Open the store, start the node, bind the API listener.
-//! 5. Only then write `api` (atomically), and log who and where we are.
-//! 6. On SIGINT or SIGTERM: stop the API (event streams end, requests in progress finish),
-//!    shut the node down (the store is flushed and closed), remove `api`, release the lock,
-//!    exit 0. If that takes longer than [`SHUTDOWN_DEADLINE`], or a second signal comes,
-//!    exit 1 at once (the store is crash-safe; `api` is still removed).
+//! 4. Open the store, start the node, bind the API listener (and the public gateway's, with
+//!    `--gateway` or `[gateway] listen`).
+//! 5. Only then write `api` (atomically), start the gateway, and log who and where we are.
+//! 6. On SIGINT or SIGTERM: stop the API and the gateway (event streams end, requests in
+//!    progress finish), shut the node down (the store is flushed and closed), remove `api`,
+//!    release the lock, exit 0. If that takes longer than [`SHUTDOWN_DEADLINE`], or a
+//!    second signal comes, exit 1 at once (the store is crash-safe; `api` is still removed).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -78,6 +79,8 @@ struct Settings {
     config: crate::config::Config,
     node: NodeConfig,
     api: SocketAddr,
+    /// Where the public gateway listens, if it runs.
+    gateway: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -105,6 +108,7 @@ impl Settings {
             ..NodeConfig::default()
         };
         let api = args.api.unwrap_or_else(|| config.api_listen());
+        let gateway = args.gateway.or(config.gateway.listen);
         Ok(Self {
             keypair,
             node_key,
@@ -112,6 +116,7 @@ impl Settings {
             config,
             node,
             api,
+            gateway,
         })
     }
 }
@@ -125,6 +130,7 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
         config,
         node: node_config,
         api,
+        gateway,
     } = settings;
     // Handle signals from the start: a SIGTERM during startup then stops the daemon cleanly
     // once it is up, instead of killing it between writing `api` and removing it.
@@ -155,6 +161,22 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
             return Err(error).context("cannot read the API's bound address");
         }
     };
+    let gateway_listener = match gateway {
+        None => None,
+        Some(address) => match TcpListener::bind(address).await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                stop_node(node).await;
+                return Err(error).with_context(|| {
+                    format!(
+                        "cannot listen for the gateway on {address}; is another program using \
+                         the port? Choose another with --gateway IP:PORT or [gateway] listen in \
+                         config.toml"
+                    )
+                });
+            }
+        },
+    };
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(kith_api::serve(listener, node.clone(), token, async move {
         let _ = api_stopped.await;
@@ -175,6 +197,22 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
         "kith daemon running"
     );
     info!("web UI at {url}/ : run `kith ui` for a one-time sign-in link");
+    // The public gateway: read-only pages, stopped with the API.
+    let gateway = gateway_listener.map(|listener| {
+        match listener.local_addr() {
+            Ok(address) => info!("gateway at http://{address}/ : public and read-only"),
+            Err(error) => warn!("the gateway's bound address is unknown: {error}"),
+        }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(kith_api::serve_gateway(
+            listener,
+            node.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        (stop, task)
+    });
 
     let served_early = tokio::select! {
         name = signals.next() => {
@@ -196,10 +234,21 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
     });
 
     let _ = stop_api.send(());
+    let gateway = gateway.map(|(stop, task)| {
+        let _ = stop.send(());
+        task
+    });
     let served = match served_early {
         Some(served) => served,
         None => server.await,
     };
+    if let Some(task) = gateway {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => error!("the gateway failed: {error}"),
+            Err(error) => error!("the gateway task failed: {error}"),
+        }
+    }
     stop_node(node).await;
     match served {
         Ok(Ok(())) => Ok(()),
