@@ -21,7 +21,7 @@
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
-use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical};
+use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical, open_signed_envelope};
 use crate::identity::Keypair;
 use crate::limits::{MAX_FUTURE_SKEW_MS, MAX_TIMESTAMP_MS};
 
@@ -184,14 +184,7 @@ impl Beacon {
         if bytes.len() > MAX_BEACON_BYTES {
             return Err(BeaconError::TooLarge(bytes.len()));
         }
-        check_canonical(bytes)?;
-        let mut envelope = Fields::parse(bytes).map_err(|_| CborError::WrongType("envelope"))?;
-        let sig: [u8; 64] = envelope
-            .bytes("sig")?
-            .try_into()
-            .map_err(|_| CborError::WrongType("sig"))?;
-        let payload = envelope.bytes("payload")?;
-        envelope.deny_unknown()?;
+        let (sig, payload) = open_signed_envelope(bytes)?;
         check_canonical(payload)?;
         let mut fields = Fields::parse(payload).map_err(|_| CborError::WrongType("payload"))?;
         let ts = fields.uint("ts")?;

@@ -93,6 +93,21 @@ pub enum CborError {
     NotCanonical,
 }
 
+/// Opens a signed envelope `{sig: bytes(64), payload: bytes}` (entries, name records,
+/// beacons): checks the whole is canonical and closed, and returns the signature and the
+/// payload (a slice of `bytes`). The payload itself is not checked here.
+pub fn open_signed_envelope(bytes: &[u8]) -> Result<([u8; 64], &[u8]), CborError> {
+    check_canonical(bytes)?;
+    let mut envelope = Fields::parse(bytes).map_err(|_| CborError::WrongType("envelope"))?;
+    let sig: [u8; 64] = envelope
+        .bytes("sig")?
+        .try_into()
+        .map_err(|_| CborError::WrongType("sig"))?;
+    let payload = envelope.bytes("payload")?;
+    envelope.deny_unknown()?;
+    Ok((sig, payload))
+}
+
 /// Checks that `bytes` is exactly one CBOR item in the canonical subset: shortest-form
 /// integers and lengths, definite lengths only, text map keys in strictly increasing
 /// bytewise order of their encoding (so no duplicates), valid UTF-8, no tags, no floats, no

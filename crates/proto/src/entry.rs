@@ -18,7 +18,7 @@ use std::ops::{Deref, Range};
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use crate::body::{Body, BodyError, Kind};
-use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical};
+use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical, open_signed_envelope};
 use crate::cid::{CidError, ContentId};
 use crate::identity::{AuthorId, DidError, Keypair, is_small_order_encoding};
 use crate::limits::{MAX_ENVELOPE_BYTES, MAX_FUTURE_SKEW_MS, MAX_SEQ, MAX_TIMESTAMP_MS};
@@ -139,14 +139,7 @@ impl Entry {
         if bytes.len() > MAX_ENVELOPE_BYTES {
             return Err(EntryError::TooLarge { size: bytes.len() });
         }
-        check_canonical(bytes)?;
-        let mut envelope = Fields::parse(bytes).map_err(|_| CborError::WrongType("envelope"))?;
-        let sig: [u8; 64] = envelope
-            .bytes("sig")?
-            .try_into()
-            .map_err(|_| CborError::WrongType("sig"))?;
-        let payload = envelope.bytes("payload")?;
-        envelope.deny_unknown()?;
+        let (sig, payload) = open_signed_envelope(bytes)?;
         // The payload is a byte string inside the envelope; find where it starts.
         let payload_start = payload.as_ptr() as usize - bytes.as_ptr() as usize;
         let payload_range = payload_start..payload_start + payload.len();

@@ -34,7 +34,7 @@ use ed25519_dalek::Signature;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical};
+use crate::cbor::{CborError, Fields, MapBuilder, Value, check_canonical, open_signed_envelope};
 use crate::identity::{AuthorId, DidError, Keypair};
 use crate::limits::{MAX_FUTURE_SKEW_MS, MAX_TIMESTAMP_MS};
 
@@ -451,14 +451,7 @@ fn decode_record(bytes: &[u8], now_ms: u64, kind: &'static str) -> Result<Record
     if bytes.len() > MAX_NAME_RECORD_BYTES {
         return Err(NameError::TooLarge { size: bytes.len() });
     }
-    check_canonical(bytes)?;
-    let mut envelope = Fields::parse(bytes).map_err(|_| CborError::WrongType("envelope"))?;
-    let sig: [u8; 64] = envelope
-        .bytes("sig")?
-        .try_into()
-        .map_err(|_| CborError::WrongType("sig"))?;
-    let payload = envelope.bytes("payload")?;
-    envelope.deny_unknown()?;
+    let (sig, payload) = open_signed_envelope(bytes)?;
 
     check_canonical(payload)?;
     let mut fields = Fields::parse(payload).map_err(|_| CborError::WrongType("payload"))?;
