@@ -1335,22 +1335,7 @@ async fn a_post_has_a_web_path_under_its_authors_username() {
     let bob = Server::start_with(vec![addr.clone()]).await;
     let carol = Server::start_with(vec![addr]).await;
     // Three peers: every name's replica set, and its write quorum.
-    let started = std::time::Instant::now();
-    loop {
-        let response = alice
-            .post("/api/v1/names")
-            .json(&json!({ "name": "alice" }))
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::CREATED {
-            break;
-        }
-        let body = response.text().await.unwrap();
-        assert!(body.contains("name_quorum_unreachable"), "{body}");
-        assert!(started.elapsed() < DEADLINE, "no quorum: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    alice.claim_name("alice").await;
     let post = alice.publish("My first <post>").await;
     assert_eq!(post["slug"], "my-first-post");
     let page = carol

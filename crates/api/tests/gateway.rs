@@ -97,22 +97,7 @@ async fn a_gateway_fetches_keeps_and_shows_what_it_lacks_read_only() {
     let addr = alice.node.listen_addrs().await.unwrap().remove(0);
     let bob = Server::start_with(vec![addr.clone()]).await;
     let carol = Server::start_with(vec![addr]).await;
-    let started = Instant::now();
-    loop {
-        let response = alice
-            .post("/api/v1/names")
-            .json(&json!({ "name": "alice" }))
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::CREATED {
-            break;
-        }
-        let body = response.text().await.unwrap();
-        assert!(body.contains("name_quorum_unreachable"), "{body}");
-        assert!(started.elapsed() < DEADLINE, "no quorum: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    alice.claim_name("alice").await;
     alice
         .expect(
             alice

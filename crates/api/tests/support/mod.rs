@@ -128,6 +128,27 @@ impl Server {
         message
     }
 
+    /// Claims `name` for this server's identity, retrying while the network is still too
+    /// small for a write quorum (right after the peers start).
+    pub(crate) async fn claim_name(&self, name: &str) {
+        let started = std::time::Instant::now();
+        loop {
+            let response = self
+                .post("/api/v1/names")
+                .json(&json!({ "name": name }))
+                .send()
+                .await
+                .unwrap();
+            if response.status() == StatusCode::CREATED {
+                return;
+            }
+            let body = response.text().await.unwrap();
+            assert!(body.contains("name_quorum_unreachable"), "{body}");
+            assert!(started.elapsed() < DEADLINE, "no quorum: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub(crate) async fn publish(&self, text: &str) -> Value {
         self.expect(
             self.post("/api/v1/posts").json(&json!({ "text": text })),
