@@ -387,6 +387,10 @@ pub(crate) enum Command {
     /// Show the daemon's state: peers, entries, follows, uptime.
     Status(ClientArgs),
 
+    /// Print the daemon's Prometheus metrics (GET /metrics, OpenMetrics text; with --json,
+    /// `{"text": …}`).
+    Metrics(ClientArgs),
+
     /// Print a one-time link that signs a browser in to the daemon's web UI (valid 10
     /// minutes, works once).
     Ui(ClientArgs),
@@ -536,6 +540,12 @@ pub(crate) struct DaemonArgs {
     /// [gateway] listen, else off].
     #[arg(long, value_name = "IP:PORT")]
     pub(crate) gateway: Option<SocketAddr>,
+
+    /// Also serve Prometheus metrics (GET /metrics, with the API token) on IP:PORT, apart
+    /// from the API, which serves them too [default: config.toml's [metrics] listen, else
+    /// off].
+    #[arg(long, value_name = "IP:PORT")]
+    pub(crate) metrics: Option<SocketAddr>,
 
     /// Join the network through this peer, a multiaddr ending in /p2p/<peer id>
     /// (repeatable, or comma-separated); replaces config.toml's bootstrap list.

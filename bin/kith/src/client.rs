@@ -143,11 +143,32 @@ impl Client {
         self.send(request, url)
     }
 
+    /// `GET path` of a text answer (not JSON), e.g. `/metrics`.
+    pub(crate) fn get_text(&self, path: &str) -> Result<String> {
+        let url = format!("{}{path}", self.base);
+        let request = self.http.get(&url).bearer_auth(&self.token);
+        let bytes = self.answer(request)?;
+        String::from_utf8(bytes)
+            .with_context(|| format!("the daemon at {} answered {url} with non-UTF-8", self.base))
+    }
+
     fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
         url: String,
     ) -> Result<T> {
+        let bytes = self.answer(request)?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "the daemon at {} answered {url} with unexpected JSON (a different kith \
+                 version?)",
+                self.base
+            )
+        })
+    }
+
+    /// Sends `request`; the body of a success, or the daemon's refusal as the error.
+    fn answer(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
         self.runtime.block_on(async {
             let response = request
                 .send()
@@ -159,13 +180,7 @@ impl Client {
                 .await
                 .with_context(|| format!("the daemon at {} broke off its answer", self.base))?;
             if status.is_success() {
-                serde_json::from_slice(&bytes).with_context(|| {
-                    format!(
-                        "the daemon at {} answered {url} with unexpected JSON (a different kith \
-                         version?)",
-                        self.base
-                    )
-                })
+                Ok(bytes.to_vec())
             } else {
                 Err(refusal(status, &bytes))
             }

@@ -34,6 +34,17 @@ pub(crate) struct Config {
     pub(crate) routing: RoutingSection,
     /// `[gateway]`: the public, read-only web gateway (off unless set).
     pub(crate) gateway: GatewaySection,
+    /// `[metrics]`: a listener of its own for `GET /metrics` (off unless set).
+    pub(crate) metrics: MetricsSection,
+}
+
+/// `[metrics]`. Read by `kith daemon`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct MetricsSection {
+    /// Address `GET /metrics` is served on apart from the API; unset (the default): only the
+    /// API serves it.
+    pub(crate) listen: Option<SocketAddr>,
 }
 
 /// `[gateway]`. Read by `kith daemon`.
@@ -387,6 +398,17 @@ beacon_interval_s = 0
         assert!(format!("{error:#}").contains("listen"), "{error:#}");
         let error = Config::parse("[store]\nbatch_max = 0\n").unwrap_err();
         assert!(error.to_string().contains("batch_max"), "{error}");
+    }
+
+    #[test]
+    fn the_metrics_listener_is_off_unless_set() {
+        assert_eq!(
+            Config::parse(DEFAULT_CONFIG_TOML).unwrap().metrics.listen,
+            None
+        );
+        let set = Config::parse("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap();
+        assert_eq!(set.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert!(Config::parse("[metrics]\nlisten = \"anywhere\"\n").is_err());
     }
 
     #[test]

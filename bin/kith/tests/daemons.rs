@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Peer, Sandbox, failed, wait_for};
+use support::{DAEMON_DEADLINE, Peer, Sandbox, failed, wait_for};
 
 /// How long a post may take to reach a follower.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
@@ -239,4 +239,68 @@ fn a_name_claimed_on_one_peer_can_be_followed_from_another() {
     );
     let reclaimed = c.sandbox.json(&["name", "claim", "alice"]);
     assert_eq!(reclaimed["owner"], c.did.as_str());
+}
+
+/// `GET path` over plain HTTP/1.1 with an optional bearer token: the status and the body.
+fn http_get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let authorization = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+#[test]
+fn metrics_are_served_by_the_api_the_cli_and_their_own_listener() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let daemon = sandbox.daemon(&["--metrics", "127.0.0.1:0"]);
+    sandbox.ok(&["post", "counted"]);
+
+    // `kith metrics` prints the OpenMetrics text, with the token from the data directory.
+    let text = sandbox.ok(&["metrics"]);
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(
+        text.contains("kith_entries_stored_total{source=\"local\"} 1\n"),
+        "{text}"
+    );
+    let json = sandbox.json(&["metrics"]);
+    assert!(json["text"].as_str().unwrap().contains("libp2p_"), "{json}");
+
+    // The listener of its own: /metrics with the token, and nothing else.
+    let mut address = None;
+    wait_for("the metrics address in the log", DAEMON_DEADLINE, || {
+        let log = daemon.log();
+        address = log.split("metrics at http://").nth(1).and_then(|rest| {
+            rest.split_once("/metrics")
+                .map(|(address, _)| address.to_owned())
+        });
+        address.is_some()
+    });
+    let address = address.unwrap();
+    let token = std::fs::read_to_string(sandbox.data.join("api.token")).unwrap();
+    let token = token.trim();
+    let (status, body) = http_get(&address, "/metrics", None);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("\"code\":\"unauthorized\""), "{body}");
+    let (status, body) = http_get(&address, "/metrics", Some(token));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("kith_store_bytes "), "{body}");
+    let (status, _) = http_get(&address, "/api/v1/status", Some(token));
+    assert_eq!(status, 404, "the metrics listener serves only /metrics");
 }

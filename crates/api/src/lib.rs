@@ -76,6 +76,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Shortest API token accepted by [`serve`], in bytes.
 pub const MIN_TOKEN_BYTES: usize = 16;
 
+/// The `Content-Type` of `GET /metrics`: the OpenMetrics text format, which Prometheus reads.
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting, ends the
 /// event streams, waits for requests in progress, and returns. The node is not shut down:
 /// that is the caller's next step.
@@ -114,4 +117,25 @@ pub async fn serve(
         tracing::error!(%error, "the event hub task failed");
     }
     served
+}
+
+/// Serves `GET /metrics` alone on `listener` (`kith daemon --metrics ADDR`: a scrape address
+/// apart from the API), with the same token as the API, until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    node: Node,
+    token: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    if token.len() < MIN_TOKEN_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("the API token must be at least {MIN_TOKEN_BYTES} bytes long"),
+        ));
+    }
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let state = routes::AppState::new(node, token, Arc::new(events::Hub::new()), stop_rx);
+    axum::serve(listener, routes::metrics_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -80,6 +80,7 @@ people, `code` is stable, for programs.";
         document,
         crate::routes::identity,
         crate::routes::status,
+        crate::routes::metrics,
         crate::routes::peers,
         crate::routes::denied_peers,
         crate::routes::deny_peers,

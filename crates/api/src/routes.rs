@@ -119,6 +119,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/denied-peers/{peer_id}", delete(allow_peer))
         .route("/api/v1/heads/{did}", get(head))
         .route("/api/v1/status", get(status))
+        .route("/metrics", get(metrics))
         .route("/api/v1/ui/login", post(crate::ui::login_link))
         .route(
             "/api/v1/bridges",
@@ -156,7 +157,42 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_request,
+        ))
         .with_state(state)
+}
+
+/// The router of `kith daemon --metrics ADDR`: `GET /metrics` alone, with the API token.
+pub(crate) fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(metrics).route_layer(middleware::from_fn_with_state(state.clone(), require_token)),
+        )
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .with_state(state)
+}
+
+/// Counts every answer in `kith_api_requests_total` by method, route template (never the
+/// raw path, so the series stay few) and status.
+async fn record_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    state.node.record_api_request(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 // ---- authentication ----
@@ -2426,6 +2462,34 @@ async fn head(
 /// A duration in milliseconds, to the microsecond.
 fn milliseconds(duration: std::time::Duration) -> f64 {
     duration.as_micros() as f64 / 1000.0
+}
+
+/// Prometheus metrics
+///
+/// Every metric of this peer in the OpenMetrics text format (Prometheus reads it): libp2p's
+/// families (`libp2p_…`: connections, dials, kad queries, gossipsub messages, identify, ping
+/// round trips) and the node's (`kith_…`: entries stored and rejected, delivery latency,
+/// replication lag per followed author, fetches served and sent, API requests, store size).
+/// docs/OPERATIONS.md describes each family. Takes the API token: the lag series name the
+/// authors this peer follows.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "node",
+    responses(
+        (status = 200, description = "The metrics",
+            content(("application/openmetrics-text; version=1.0.0; charset=utf-8"))),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+    ),
+    security(("bearer" = [])),
+)]
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let node = state.node.clone();
+    let text = tokio::task::spawn_blocking(move || node.metrics_text())
+        .await
+        .map_err(|error| ApiError::internal(format!("encoding the metrics failed: {error}")))?;
+    Ok(([(header::CONTENT_TYPE, crate::METRICS_CONTENT_TYPE)], text).into_response())
 }
 
 /// The node's counters

@@ -79,6 +79,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/denied-peers/{peer_id}"),
     ("get", "/api/v1/heads/{did}"),
     ("get", "/api/v1/status"),
+    ("get", "/metrics"),
     ("get", "/api/v1/bridges"),
     ("post", "/api/v1/bridges"),
     ("post", "/api/v1/ui/login"),
@@ -209,8 +210,8 @@ async fn the_document_lists_every_route_and_nothing_else() {
             );
         }
 
-        // Security: the bearer token on /api/v1 (and the query token on the event stream
-        // too), none on the open routes.
+        // Security: the bearer token on /api/v1 and /metrics (and the query token on the
+        // event stream too), none on the open routes.
         let security: Vec<&str> = operation["security"]
             .as_array()
             .map(Vec::as_slice)
@@ -219,7 +220,7 @@ async fn the_document_lists_every_route_and_nothing_else() {
             .flat_map(|requirement| requirement.as_object().unwrap().keys())
             .map(String::as_str)
             .collect();
-        if path.starts_with("/api/v1/") {
+        if path.starts_with("/api/v1/") || path == "/metrics" {
             assert!(
                 security.contains(&"bearer"),
                 "{method} {path}: {security:?}"

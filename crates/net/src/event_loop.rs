@@ -115,6 +115,23 @@ struct EventLoop {
     beacon_topic: gossipsub::TopicHash,
     /// The latest ping round trip to each connected peer.
     rtts: HashMap<PeerId, Duration>,
+    /// libp2p's own metrics, when the caller keeps a registry.
+    metrics: Option<libp2p::metrics::Metrics>,
+}
+
+/// Records a swarm event, and the protocol event inside it, in libp2p's metrics.
+fn record(metrics: &libp2p::metrics::Metrics, event: &SwarmEvent<BehaviourEvent>) {
+    use libp2p::metrics::Recorder;
+    metrics.record(event);
+    if let SwarmEvent::Behaviour(event) = event {
+        match event {
+            BehaviourEvent::Kad(event) => metrics.record(event),
+            BehaviourEvent::Gossipsub(event) => metrics.record(event),
+            BehaviourEvent::Identify(event) => metrics.record(event),
+            BehaviourEvent::Ping(event) => metrics.record(event),
+            _ => {}
+        }
+    }
 }
 
 /// How long a peer stays in [`EventLoop::known_peers`] after its last connection.
@@ -125,6 +142,7 @@ const MAX_KNOWN_PEERS: usize = 10_000;
 pub(crate) async fn start(
     key: Keypair,
     config: NetConfig,
+    metrics: Option<libp2p::metrics::Metrics>,
 ) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     let peer_id = key.public().to_peer_id();
     let behaviour = Behaviour::new(&key, &config)?;
@@ -177,6 +195,7 @@ pub(crate) async fn start(
         beacons_refused: 0,
         beacon_topic: gossipsub::IdentTopic::new(BEACON_TOPIC).hash(),
         rtts: HashMap::new(),
+        metrics,
     };
     // Every node hears every node's status beacon.
     event_loop
@@ -469,6 +488,9 @@ impl EventLoop {
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        if let Some(metrics) = &self.metrics {
+            record(metrics, &event);
+        }
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!("listening on {}", self.with_p2p(&address));

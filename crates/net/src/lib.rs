@@ -539,5 +539,20 @@ pub async fn start(
     key: Keypair,
     config: NetConfig,
 ) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
-    event_loop::start(key, config).await
+    // Boxed: the swarm (with its behaviours) is built inside, a large future otherwise.
+    Box::pin(event_loop::start(key, config, None)).await
+}
+
+/// Like [`start`], and records libp2p's own metrics (swarm connections and dials, kad
+/// queries, gossipsub messages, identify, ping round trips) into `registry`, under the
+/// prefix `libp2p_`. Gossipsub's per-topic families are left out on purpose: topics are
+/// followed feeds, and one series per topic would both leak the follow list to whoever
+/// scrapes and grow without bound.
+pub async fn start_with_metrics(
+    key: Keypair,
+    config: NetConfig,
+    registry: &mut prometheus_client::registry::Registry,
+) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+    let metrics = libp2p::metrics::Metrics::new(registry);
+    Box::pin(event_loop::start(key, config, Some(metrics))).await
 }

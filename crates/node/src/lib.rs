@@ -27,6 +27,7 @@
 
 mod bridge;
 mod error;
+mod metrics;
 mod names;
 mod node;
 mod profile;
@@ -42,6 +43,7 @@ pub use bridge::{
 pub use error::NodeError;
 pub use kith_feeds::PollConfig;
 pub use kith_net::MAX_DENIED_PEERS;
+pub use metrics::MAX_LAG_SERIES;
 pub use names::{ClaimedName, NameQuorum};
 pub use node::{
     EVENT_BROADCAST_CAPACITY, HEAD_ANNOUNCE_DELAY, HeadLookup, MAX_APPENDS_IN_FLIGHT,

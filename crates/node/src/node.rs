@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, Semaphore, broadcast, watch};
 use tracing::{debug, info, warn};
 
 use crate::NodeError;
+use crate::metrics::Source;
 use crate::sync;
 
 /// Capacity of the event broadcast to API clients; a client that falls further behind
@@ -215,6 +216,8 @@ pub(crate) struct Inner {
     pub(crate) routing: crate::routing::Routing,
     /// Fetch requests received from peers since start.
     pub(crate) fetches_served: AtomicU64,
+    /// Prometheus metrics (libp2p's and ours).
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// A running node. Cloning is cheap; every clone drives the same node.
@@ -308,7 +311,9 @@ impl Node {
         let beacon_key = Keypair::from_seed(&node_key);
         let key = identity::Keypair::ed25519_from_bytes(node_key)
             .map_err(|e| NodeError::Config(format!("node key: {e}")))?;
-        let (net, net_events) = kith_net::start(key, net_config).await?;
+        let mut registry = prometheus_client::registry::Registry::default();
+        let (net, net_events) =
+            kith_net::start_with_metrics(key, net_config, &mut registry).await?;
 
         let author_id = author.author();
         {
@@ -367,8 +372,12 @@ impl Node {
                 routing_config: config.routing.clone(),
                 routing: Default::default(),
                 fetches_served: AtomicU64::new(0),
+                metrics: crate::metrics::Metrics::new(registry),
             }),
         };
+        node.inner
+            .metrics
+            .add_node_collector(Arc::downgrade(&node.inner));
         info!("node {} for {}", node.peer_id(), author_id);
 
         tokio::spawn(node.clone().run_events(net_events));
@@ -442,6 +451,7 @@ impl Node {
             tokio::time::sleep(fault.delay).await;
             if fault.fail {
                 self.inner.routing.observe_serving(started.elapsed(), false);
+                self.inner.metrics.fetch_served(started.elapsed(), false);
                 return;
             }
         }
@@ -457,6 +467,27 @@ impl Node {
             Err(_) => false,
         };
         self.inner.routing.observe_serving(started.elapsed(), ok);
+        self.inner.metrics.fetch_served(started.elapsed(), ok);
+    }
+
+    /// Every metric (libp2p's and this node's) in the OpenMetrics text format, as served at
+    /// `GET /metrics`. Reads the store: call it off the async threads (`spawn_blocking`).
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.encode()
+    }
+
+    /// Records one HTTP API request (the API server calls this for every answer). `route`
+    /// is the route template (`/api/v1/entries/{id}`), never the raw path.
+    pub fn record_api_request(
+        &self,
+        method: &str,
+        route: &str,
+        status: u16,
+        elapsed: std::time::Duration,
+    ) {
+        self.inner
+            .metrics
+            .api_request(method, route, status, elapsed);
     }
 
     /// The hosted identity.
@@ -798,7 +829,7 @@ impl Node {
             let entry = sign_entry(keypair, &draft)?;
             let results = inner.store.submit(vec![entry.clone()])?.await?;
             match results.into_iter().next() {
-                Some(Ok(AppendOutcome::Appended { .. })) => {}
+                Some(Ok(AppendOutcome::Appended { .. })) => inner.metrics.stored(Source::Local, 1),
                 Some(Ok(other)) => {
                     return Err(NodeError::Invalid(format!(
                         "the feed of {author} did not take the entry: {other:?}"
@@ -951,7 +982,7 @@ impl Node {
                     }
                 }
             },
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
         let (entry, cross_posted) = match verdict {
             Ok(None) => {
@@ -971,6 +1002,7 @@ impl Node {
             }
             Err(reason) => {
                 inner.gossip_rejected.fetch_add(1, Ordering::Relaxed);
+                inner.metrics.rejected(Source::Gossip, reason.code(), 1);
                 debug!("rejecting gossip from {source}: {reason}");
                 let _ = inner
                     .net
@@ -989,7 +1021,8 @@ impl Node {
             let node = self.clone();
             tokio::spawn(async move {
                 let _permit = permit;
-                crate::social::store_detached(&node, vec![entry], Some(source)).await;
+                crate::social::store_detached(&node, vec![entry], Some(source), Source::Gossip)
+                    .await;
             });
             return;
         }
@@ -1001,7 +1034,7 @@ impl Node {
         let node = self.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            sync::finish_received(&node, entries, ticket, Some(source)).await;
+            sync::finish_received(&node, entries, ticket, Some(source), Source::Gossip).await;
         });
     }
 

@@ -197,6 +197,25 @@ impl Routing {
         }
     }
 
+    /// The followed feeds this node is behind on and for how long, forgetting those it has
+    /// caught up with since.
+    pub(crate) fn lagging(&self, store: &kith_store::Store) -> HashMap<AuthorId, Duration> {
+        let Ok(mut behind) = self.behind.lock() else {
+            return HashMap::new();
+        };
+        behind.retain(|author, (seq, _)| {
+            store
+                .head(author)
+                .ok()
+                .flatten()
+                .is_none_or(|h| h.seq < *seq)
+        });
+        behind
+            .iter()
+            .map(|(author, (_, since))| (*author, since.elapsed()))
+            .collect()
+    }
+
     fn host(&self, peer: &PeerId) -> Option<Observed> {
         self.hosts.lock().ok()?.get(peer).copied()
     }
@@ -328,9 +347,11 @@ impl Node {
     ) -> Result<FetchResponse, NetError> {
         let started = Instant::now();
         let result = self.inner.net.fetch(peer, request).await;
+        let elapsed = started.elapsed();
         self.inner
             .routing
-            .observe_host(peer, started.elapsed(), result.is_ok());
+            .observe_host(peer, elapsed, result.is_ok());
+        self.inner.metrics.fetch_sent(elapsed, result.is_ok());
         result
     }
 
@@ -362,21 +383,13 @@ impl Node {
     pub(crate) fn beacon_figures(&self) -> BeaconFigures {
         let inner = &self.inner;
         let serving = inner.routing.serving.lock().ok().and_then(|s| *s);
-        let lag_s = inner.routing.behind.lock().map_or(0, |mut behind| {
-            let store = &inner.store;
-            behind.retain(|author, (seq, _)| {
-                store
-                    .head(author)
-                    .ok()
-                    .flatten()
-                    .is_none_or(|h| h.seq < *seq)
-            });
-            behind
-                .values()
-                .map(|(_, since)| since.elapsed().as_secs())
-                .max()
-                .unwrap_or(0)
-        });
+        let lag_s = inner
+            .routing
+            .lagging(&inner.store)
+            .values()
+            .map(Duration::as_secs)
+            .max()
+            .unwrap_or(0);
         BeaconFigures {
             revision: inner.store.revision().unwrap_or(0),
             response_us: serving.map_or(0, |s| (s.response_ms * 1000.0).round() as u64),

@@ -23,6 +23,7 @@ use kith_store::{EntryState, Store, StoreError};
 use tracing::debug;
 
 use crate::NodeError;
+use crate::metrics::Source;
 use crate::node::{Node, now_ms};
 
 /// How long a cross-posted entry waits for a connection to a subscriber of the other
@@ -142,12 +143,21 @@ pub(crate) async fn fetch_threads(
             .await
             .map_err(|e| e.to_string())?;
         let wanted: Vec<ContentId> = chunk.to_vec();
+        let checker = node.clone();
         let verified = tokio::task::spawn_blocking(move || {
+            let metrics = &checker.inner.metrics;
             let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
             let mut rejected = 0u64;
             let valid: Vec<VerifiedEntry> = validate_batch(&envelopes, now_ms())
                 .into_iter()
-                .filter_map(|result| result.map_err(|_| rejected += 1).ok())
+                .filter_map(|result| {
+                    result
+                        .map_err(|e| {
+                            metrics.rejected(Source::Fetch, e.code(), 1);
+                            rejected += 1;
+                        })
+                        .ok()
+                })
                 .collect();
             // The thread: its roots and the replies in it.
             let mut members: std::collections::HashSet<ContentId> =
@@ -174,6 +184,7 @@ pub(crate) async fn fetch_threads(
                 if belongs {
                     verified.push(entry);
                 } else {
+                    metrics.rejected(Source::Fetch, "not_in_thread", 1);
                     rejected += 1;
                 }
             }
@@ -187,7 +198,7 @@ pub(crate) async fn fetch_threads(
                 .fetch_rejected
                 .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
         }
-        stored += store_detached(node, verified, Some(peer)).await;
+        stored += store_detached(node, verified, Some(peer), Source::Fetch).await;
     }
     Ok(stored)
 }
@@ -198,6 +209,7 @@ pub(crate) async fn store_detached(
     node: &Node,
     entries: Vec<VerifiedEntry>,
     source: Option<PeerId>,
+    via: Source,
 ) -> u64 {
     if entries.is_empty() {
         return 0;
@@ -217,7 +229,7 @@ pub(crate) async fn store_detached(
             return 0;
         }
     };
-    crate::sync::finish_received(node, entries, ticket, source).await
+    crate::sync::finish_received(node, entries, ticket, source, via).await
 }
 
 /// Fetches, in the background, the parents of received replies that are not held here, so
@@ -255,7 +267,7 @@ pub(crate) fn fetch_missing_parents(node: &Node, entries: &[VerifiedEntry], sour
             .filter_map(Result::ok)
             .filter(|entry| missing.contains(&entry.id()))
             .collect();
-        store_detached(&node, verified, Some(source)).await;
+        store_detached(&node, verified, Some(source), Source::Fetch).await;
     });
 }
 
@@ -345,7 +357,7 @@ impl Node {
             if found.is_empty() {
                 continue;
             }
-            store_detached(self, found, Some(peer)).await;
+            store_detached(self, found, Some(peer), Source::Fetch).await;
             let state = self.inner.store.entry_state(&id)?;
             if !matches!(state, EntryState::Unknown) {
                 return Ok(state);
@@ -416,7 +428,7 @@ impl Node {
                 _ if entry.seq() == seq => None,
                 _ => continue,
             };
-            store_detached(self, vec![entry.clone()], Some(peer)).await;
+            store_detached(self, vec![entry.clone()], Some(peer), Source::Fetch).await;
             return Ok(match deleted {
                 Some(_) => EntryState::Deleted {
                     tombstone: entry.id(),
@@ -469,7 +481,7 @@ impl Node {
                 continue;
             }
             let id = entry.id();
-            store_detached(self, vec![entry], Some(peer)).await;
+            store_detached(self, vec![entry], Some(peer), Source::Fetch).await;
             return Ok(self.inner.store.entry_state(&id)?);
         }
         Ok(EntryState::Unknown)

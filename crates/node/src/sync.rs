@@ -19,6 +19,7 @@ use kith_store::{AppendOutcome, Store, StoreError};
 use tracing::{debug, info, warn};
 
 use crate::NodeError;
+use crate::metrics::Source;
 use crate::node::{Node, NodeEvent, now_ms};
 
 /// Most providers tried, one after another, for one catch-up.
@@ -67,8 +68,9 @@ pub(crate) async fn finish_received(
     entries: Vec<VerifiedEntry>,
     ticket: kith_store::Ticket,
     source: Option<PeerId>,
+    via: Source,
 ) -> u64 {
-    finish_results(node, entries, ticket.await, source)
+    finish_results(node, entries, ticket.await, source, via)
 }
 
 /// Tells API clients about every entry of a committed batch that became part of a feed and
@@ -79,6 +81,7 @@ fn finish_results(
     entries: Vec<VerifiedEntry>,
     results: Result<Vec<kith_store::AppendResult>, StoreError>,
     source: Option<PeerId>,
+    via: Source,
 ) -> u64 {
     let inner = &node.inner;
     let results = match results {
@@ -95,6 +98,10 @@ fn finish_results(
             Ok(AppendOutcome::Appended { drained }) => {
                 let (author, seq) = (entry.author(), entry.seq());
                 appended += 1 + drained;
+                inner.metrics.stored(via, 1 + drained);
+                if via == Source::Gossip {
+                    inner.metrics.delivered(entry.ts(), now_ms());
+                }
                 provide_once(node, author);
                 if let Ok(mut heard) = inner.last_heard.lock() {
                     heard.insert(author, std::time::Instant::now());
@@ -123,6 +130,10 @@ fn finish_results(
             }
             Ok(AppendOutcome::Detached) => {
                 appended += 1;
+                inner.metrics.stored(via, 1);
+                if via == Source::Gossip {
+                    inner.metrics.delivered(entry.ts(), now_ms());
+                }
                 crate::profile::on_stored(node, &entry, source);
                 notify(node, &entry);
                 let _ = inner.events.send(NodeEvent::Entry {
@@ -131,7 +142,10 @@ fn finish_results(
                 });
             }
             Ok(AppendOutcome::Duplicate | AppendOutcome::Deleted) => {}
-            Err(refused) => debug!("entry {} refused: {refused}", entry.id()),
+            Err(refused) => {
+                inner.metrics.rejected(via, refused.code(), 1);
+                debug!("entry {} refused: {refused}", entry.id());
+            }
         }
     }
     for author in gaps {
@@ -489,7 +503,7 @@ async fn fetch_from(node: &Node, author: AuthorId, peer: PeerId) -> Result<u64, 
                 if !storing.is_empty() =>
             {
                 let Some(batch) = storing.pop_front() else { continue };
-                let appended = finish_results(node, batch.entries, results, None);
+                let appended = finish_results(node, batch.entries, results, None, Source::Fetch);
                 added += appended;
                 if let Some(grew) = resync.as_mut() {
                     *grew |= appended > 0;
@@ -564,10 +578,11 @@ async fn fetch_from(node: &Node, author: AuthorId, peer: PeerId) -> Result<u64, 
                 }
                 next = from + count as u64;
                 let peer_name = peer.to_string();
+                let checker = node.clone();
                 checking.push_back(Checking {
                     from,
                     task: tokio::task::spawn_blocking(move || {
-                        verify_response(&response, author, &peer_name)
+                        verify_response(&response, author, &peer_name, &checker.inner.metrics)
                     }),
                 });
             }
@@ -608,6 +623,7 @@ fn verify_response(
     response: &FetchResponse,
     author: AuthorId,
     peer: &str,
+    metrics: &crate::metrics::Metrics,
 ) -> Result<Vec<VerifiedEntry>, (String, u64)> {
     let envelopes: Vec<&[u8]> = response.entries.iter().map(|e| e.as_slice()).collect();
     let mut verified = Vec::with_capacity(envelopes.len());
@@ -616,8 +632,14 @@ fn verify_response(
         match result {
             // Only the feed asked for: a peer cannot slip other authors' entries in.
             Ok(entry) if entry.author() == author => verified.push(entry),
-            Ok(_) => problem = Some(format!("{peer} answered with another author's entries")),
-            Err(e) => problem = Some(format!("{peer} sent an invalid entry: {e}")),
+            Ok(_) => {
+                metrics.rejected(Source::Fetch, "wrong_author", 1);
+                problem = Some(format!("{peer} answered with another author's entries"));
+            }
+            Err(e) => {
+                metrics.rejected(Source::Fetch, e.code(), 1);
+                problem = Some(format!("{peer} sent an invalid entry: {e}"));
+            }
         }
     }
     match problem {

@@ -138,6 +138,17 @@ async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
         a.status().await.unwrap().gossip_rejected >= 3
     })
     .await;
+    // The metrics count them by reason.
+    let metrics = a.metrics_text();
+    for reason in ["bad_signature", "non_canonical"] {
+        let series =
+            format!("kith_entries_rejected_total{{source=\"gossip\",reason=\"{reason}\"}} ");
+        let line = metrics.lines().find(|l| l.starts_with(&series));
+        let count: f64 = line
+            .and_then(|l| l[series.len()..].parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"));
+        assert!(count >= 1.0, "{line:?}");
+    }
 
     // Honest traffic is unaffected, and it flows through A to C after the forgeries, so
     // if A had forwarded them C would have seen them first.

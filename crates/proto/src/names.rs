@@ -93,6 +93,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "login",
     "logout",
     "me",
+    "metrics",
     "mod",
     "moderator",
     "name",

@@ -314,6 +314,8 @@ impl Request {
 
 struct Inner {
     db: Arc<Database>,
+    /// The database file (`None` in memory).
+    path: Option<PathBuf>,
     requests: SyncSender<Request>,
     writer: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -362,7 +364,7 @@ impl Store {
                     source,
                 },
             })?;
-        Self::start(db, config)
+        Self::start(db, Some(path.to_owned()), config)
     }
 
     /// A store in memory, for tests where the disk is not the point.
@@ -373,7 +375,7 @@ impl Store {
                 path: PathBuf::from(":memory:"),
                 source,
             })?;
-        Self::start(db, config)
+        Self::start(db, None, config)
     }
 
     /// A store on any redb storage backend (fault-injection tests, special deployments).
@@ -388,10 +390,10 @@ impl Store {
                 path: PathBuf::from(":backend:"),
                 source,
             })?;
-        Self::start(db, config)
+        Self::start(db, None, config)
     }
 
-    fn start(db: Database, config: StoreConfig) -> Result<Self, StoreError> {
+    fn start(db: Database, path: Option<PathBuf>, config: StoreConfig) -> Result<Self, StoreError> {
         writer::initialise(&db)?;
         let db = Arc::new(db);
         let (requests, queue) = sync_channel(config.queue_capacity.max(1));
@@ -406,6 +408,7 @@ impl Store {
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
+                path,
                 requests,
                 writer: std::sync::Mutex::new(Some(handle)),
             }),
@@ -631,6 +634,7 @@ impl Store {
             db,
             requests,
             writer,
+            path: _,
         } = inner;
         drop(requests);
         let handle = writer.lock().map_err(|_| StoreError::WriterStopped)?.take();

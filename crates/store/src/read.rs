@@ -874,4 +874,10 @@ impl Store {
         let meta = txn.open_table(META)?;
         Ok(meta.get("revision")?.map_or(0, |v| v.value()))
     }
+
+    /// The size of the database file in bytes (`None` for a store not in a file).
+    pub fn file_bytes(&self) -> Option<u64> {
+        let path = self.inner.path.as_ref()?;
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
 }

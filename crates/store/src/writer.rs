@@ -88,6 +88,20 @@ pub enum AppendError {
     },
 }
 
+impl AppendError {
+    /// A short, stable name for the reason (`forked`, `buffer_full`, …), for logs and
+    /// metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppendError::Forked { .. } => "forked",
+            AppendError::Frozen { .. } => "frozen",
+            AppendError::BufferFull { .. } => "buffer_full",
+            AppendError::Blocked { .. } => "blocked",
+            AppendError::ConflictsWithDeleted { .. } => "conflicts_with_deleted",
+        }
+    }
+}
+
 /// Creates the tables and checks the layout version.
 pub(crate) fn initialise(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write()?;

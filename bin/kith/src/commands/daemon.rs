@@ -18,6 +18,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow};
 use kith_node::{Node, NodeConfig};
 use tokio::net::TcpListener;
+
+/// A boxed future that can move between threads.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 use tracing::{error, info, warn};
 
 use super::Context;
@@ -81,6 +84,8 @@ struct Settings {
     api: SocketAddr,
     /// Where the public gateway listens, if it runs.
     gateway: Option<SocketAddr>,
+    /// Where `GET /metrics` is served apart from the API, if it is.
+    metrics: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -109,6 +114,7 @@ impl Settings {
         };
         let api = args.api.unwrap_or_else(|| config.api_listen());
         let gateway = args.gateway.or(config.gateway.listen);
+        let metrics = args.metrics.or(config.metrics.listen);
         Ok(Self {
             keypair,
             node_key,
@@ -117,8 +123,60 @@ impl Settings {
             node,
             api,
             gateway,
+            metrics,
         })
     }
+}
+
+/// A listener besides the API's (the gateway, the metrics): its task and how to stop it.
+struct Extra {
+    what: &'static str,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Extra {
+    /// Serves `serve(listener, stopped)` in a task; `stopped` completes when it is to stop.
+    fn spawn<F>(
+        what: &'static str,
+        listener: TcpListener,
+        serve: impl FnOnce(TcpListener, BoxFuture<'static, ()>) -> F,
+    ) -> Self
+    where
+        F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stopped = Box::pin(async move {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(serve(listener, stopped));
+        Self { what, stop, task }
+    }
+
+    /// Asks it to stop (requests in progress finish).
+    fn stop(self) -> (&'static str, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let _ = self.stop.send(());
+        (self.what, self.task)
+    }
+}
+
+/// Binds the listener of `what` at `address`, if set; on failure the message names the flag
+/// and the config key that choose another address.
+async fn bind_extra(
+    address: Option<SocketAddr>,
+    what: &str,
+    flag: &str,
+    key: &str,
+) -> Result<Option<TcpListener>> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    TcpListener::bind(address).await.map(Some).with_context(|| {
+        format!(
+            "cannot listen for {what} on {address}; is another program using the port? \
+             Choose another with {flag} IP:PORT or {key} in config.toml"
+        )
+    })
 }
 
 /// Starts the node and the API, waits for a signal, and stops both.
@@ -131,6 +189,7 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
         node: node_config,
         api,
         gateway,
+        metrics,
     } = settings;
     // Handle signals from the start: a SIGTERM during startup then stops the daemon cleanly
     // once it is up, instead of killing it between writing `api` and removing it.
@@ -161,22 +220,23 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
             return Err(error).context("cannot read the API's bound address");
         }
     };
-    let gateway_listener = match gateway {
-        None => None,
-        Some(address) => match TcpListener::bind(address).await {
-            Ok(listener) => Some(listener),
+    let gateway_listener =
+        match bind_extra(gateway, "the gateway", "--gateway", "[gateway] listen").await {
+            Ok(listener) => listener,
             Err(error) => {
                 stop_node(node).await;
-                return Err(error).with_context(|| {
-                    format!(
-                        "cannot listen for the gateway on {address}; is another program using \
-                         the port? Choose another with --gateway IP:PORT or [gateway] listen in \
-                         config.toml"
-                    )
-                });
+                return Err(error);
             }
-        },
-    };
+        };
+    let metrics_listener =
+        match bind_extra(metrics, "the metrics", "--metrics", "[metrics] listen").await {
+            Ok(listener) => listener,
+            Err(error) => {
+                stop_node(node).await;
+                return Err(error);
+            }
+        };
+    let metrics_token = token.clone();
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(kith_api::serve(listener, node.clone(), token, async move {
         let _ = api_stopped.await;
@@ -198,21 +258,33 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
     );
     info!("web UI at {url}/ : run `kith ui` for a one-time sign-in link");
     // The public gateway: read-only pages, stopped with the API.
-    let gateway = gateway_listener.map(|listener| {
+    let mut extras = Vec::new();
+    if let Some(listener) = gateway_listener {
         match listener.local_addr() {
             Ok(address) => info!("gateway at http://{address}/ : public and read-only"),
             Err(error) => warn!("the gateway's bound address is unknown: {error}"),
         }
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(kith_api::serve_gateway(
+        let node = node.clone();
+        extras.push(Extra::spawn(
+            "gateway",
             listener,
-            node.clone(),
-            async move {
-                let _ = stopped.await;
+            move |listener, stopped| kith_api::serve_gateway(listener, node, stopped),
+        ));
+    }
+    if let Some(listener) = metrics_listener {
+        match listener.local_addr() {
+            Ok(address) => info!("metrics at http://{address}/metrics : with the API token"),
+            Err(error) => warn!("the metrics' bound address is unknown: {error}"),
+        }
+        let node = node.clone();
+        extras.push(Extra::spawn(
+            "metrics",
+            listener,
+            move |listener, stopped| {
+                kith_api::serve_metrics(listener, node, metrics_token, stopped)
             },
         ));
-        (stop, task)
-    });
+    }
 
     let served_early = tokio::select! {
         name = signals.next() => {
@@ -234,19 +306,16 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
     });
 
     let _ = stop_api.send(());
-    let gateway = gateway.map(|(stop, task)| {
-        let _ = stop.send(());
-        task
-    });
+    let extras: Vec<_> = extras.into_iter().map(Extra::stop).collect();
     let served = match served_early {
         Some(served) => served,
         None => server.await,
     };
-    if let Some(task) = gateway {
+    for (what, task) in extras {
         match task.await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => error!("the gateway failed: {error}"),
-            Err(error) => error!("the gateway task failed: {error}"),
+            Ok(Err(error)) => error!("the {what} server failed: {error}"),
+            Err(error) => error!("the {what} task failed: {error}"),
         }
     }
     stop_node(node).await;

@@ -176,6 +176,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         }
         Command::Head { did, client } => node::head(&context, &client, &did),
         Command::Status(client) => node::status(&context, &client),
+        Command::Metrics(client) => node::metrics(&context, &client),
         Command::Ui(client) => node::ui(&context, &client),
         Command::FollowFeed { url, client } => bridge::follow_feed(&context, &client, &url),
         Command::Bridges(client) => bridge::list(&context, &client),

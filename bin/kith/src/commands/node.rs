@@ -173,6 +173,17 @@ pub(super) fn ui(context: &Context, args: &ClientArgs) -> Result<()> {
     }
 }
 
+/// Prints the daemon's Prometheus metrics as the daemon wrote them.
+pub(super) fn metrics(context: &Context, args: &ClientArgs) -> Result<()> {
+    let client = connect(context, args)?;
+    let text = client.get_text("/metrics")?;
+    match context.output {
+        Output::Json => Output::json(&serde_json::json!({ "text": text })),
+        Output::Quiet => Ok(()),
+        Output::Human => Output::text(&text),
+    }
+}
+
 pub(super) fn status(context: &Context, args: &ClientArgs) -> Result<()> {
     let client = connect(context, args)?;
     let status: Status = client.get("/api/v1/status", &[])?;
