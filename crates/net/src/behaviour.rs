@@ -107,7 +107,7 @@ impl Behaviour {
             .max_control_message_size(MAX_GOSSIP_FRAME)
             .build()
             .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
-        let gossipsub = gossipsub::Behaviour::new_with_subscription_filter(
+        let mut gossipsub = gossipsub::Behaviour::new_with_subscription_filter(
             MessageAuthenticity::Anonymous,
             gossip_config,
             MaxCountSubscriptionFilter {
@@ -117,6 +117,14 @@ impl Behaviour {
             },
         )
         .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
+        // Peer scoring: a peer that forwards invalid entries or beacons is graylisted (see
+        // `scoring`; each topic gets its parameters when it is joined).
+        gossipsub
+            .with_peer_score(
+                crate::scoring::peer_score_params(),
+                crate::scoring::thresholds(),
+            )
+            .map_err(|e| NetError::Config(format!("gossipsub scoring: {e}")))?;
 
         let fetch = request_response::cbor::Behaviour::with_codec(
             request_response::cbor::codec::Codec::default()

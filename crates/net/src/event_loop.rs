@@ -197,12 +197,14 @@ pub(crate) async fn start(
         rtts: HashMap::new(),
         metrics,
     };
-    // Every node hears every node's status beacon.
-    event_loop
-        .swarm
-        .behaviour_mut()
-        .gossipsub
-        .subscribe(&gossipsub::IdentTopic::new(BEACON_TOPIC))
+    // Every node hears every node's status beacon; forged beacons cost their forwarder.
+    let beacon_topic = gossipsub::IdentTopic::new(BEACON_TOPIC);
+    let gossipsub = &mut event_loop.swarm.behaviour_mut().gossipsub;
+    gossipsub
+        .set_topic_params(beacon_topic.clone(), crate::scoring::topic_params())
+        .map_err(|e| NetError::Config(format!("cannot score the beacon topic: {e}")))?;
+    gossipsub
+        .subscribe(&beacon_topic)
         .map_err(|e| NetError::Config(format!("cannot join the beacon topic: {e}")))?;
 
     // Wait until every listener has an address, so callers can publish it at once.
@@ -336,10 +338,14 @@ impl EventLoop {
                 let _ = reply.send(peers);
             }
             Command::Subscribe(topic, reply) => {
-                let result = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
+                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                // Without parameters a topic is not scored: its invalid messages cost nothing.
+                if let Err(e) =
+                    gossipsub.set_topic_params(topic.clone(), crate::scoring::topic_params())
+                {
+                    warn!("cannot score topic {topic}: {e}");
+                }
+                let result = gossipsub
                     .subscribe(&topic)
                     .map(|_| ())
                     .map_err(|e| NetError::Config(format!("cannot subscribe: {e}")));
@@ -442,6 +448,12 @@ impl EventLoop {
                     .kad
                     .get_n_closest_peers(key, wanted);
                 self.closest_queries.insert(id, (count, reply));
+            }
+            Command::GossipScore(peer, reply) => {
+                let gossipsub = &self.swarm.behaviour().gossipsub;
+                // A score exists for every peer gossipsub knows; 0 means none was earned.
+                let known = gossipsub.all_peers().any(|(p, _)| *p == peer);
+                let _ = reply.send(known.then(|| gossipsub.peer_score(&peer)).flatten());
             }
             Command::MeshPeers(topic, reply) => {
                 let peers = self

@@ -21,6 +21,7 @@
 mod behaviour;
 mod event_loop;
 pub mod protocol;
+pub mod scoring;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -220,6 +221,7 @@ pub(crate) enum Command {
         oneshot::Sender<Result<FetchResponse, NetError>>,
     ),
     MeshPeers(IdentTopic, oneshot::Sender<Vec<PeerId>>),
+    GossipScore(PeerId, oneshot::Sender<Option<f64>>),
     Names(
         PeerId,
         NameRequest,
@@ -478,6 +480,12 @@ impl NetHandle {
     pub async fn mesh_peers(&self, author: AuthorId) -> Result<Vec<PeerId>, NetError> {
         let topic = Topic::Feed(author).ident();
         self.ask(|r| Command::MeshPeers(topic, r)).await
+    }
+
+    /// Our gossipsub score of `peer` ([`scoring`]): below [`scoring::GRAYLIST_THRESHOLD`]
+    /// everything it sends on gossip is ignored. `None` for a peer gossipsub has no record of.
+    pub async fn gossip_score(&self, peer: PeerId) -> Result<Option<f64>, NetError> {
+        self.ask(|r| Command::GossipScore(peer, r)).await
     }
 
     /// Connected peers known to be subscribed to `author`'s topic.

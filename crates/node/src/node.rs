@@ -1004,10 +1004,16 @@ impl Node {
                 inner.gossip_rejected.fetch_add(1, Ordering::Relaxed);
                 inner.metrics.rejected(Source::Gossip, reason.code(), 1);
                 debug!("rejecting gossip from {source}: {reason}");
-                let _ = inner
-                    .net
-                    .report_gossip(message_id, source, MessageAcceptance::Reject)
-                    .await;
+                // A forwarder validated the entry as we do, so an invalid one is its fault
+                // (gossipsub penalises it: see kith_net::scoring), unless the verdict hangs
+                // on our clock or our version: an honest peer with a faster clock or a newer
+                // protocol may have accepted it.
+                let verdict = match reason {
+                    kith_proto::EntryError::FromTheFuture { .. }
+                    | kith_proto::EntryError::UnsupportedVersion(_) => MessageAcceptance::Ignore,
+                    _ => MessageAcceptance::Reject,
+                };
+                let _ = inner.net.report_gossip(message_id, source, verdict).await;
                 return;
             }
         };
@@ -1049,6 +1055,14 @@ impl Node {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Ok(())
+    }
+
+    /// Our gossipsub score of `peer` (kith_net::scoring): below
+    /// [`kith_net::scoring::GRAYLIST_THRESHOLD`] its gossip is ignored. `None` when gossipsub
+    /// knows nothing of it.
+    pub async fn gossip_score(&self, peer: &str) -> Result<Option<f64>, NodeError> {
+        let peer = parse_peer_ids(&[peer.to_owned()])?.remove(0);
+        Ok(self.inner.net.gossip_score(peer).await?)
     }
 
     /// Peers in our gossip mesh for `author`'s topic: those we forward its entries to (for

@@ -170,6 +170,15 @@ impl Routing {
         hosts.insert(peer, Observed::new(ms, ok));
     }
 
+    /// Records that `peer` answered with invalid data: a failure, as if the request had
+    /// failed (its error rate rises, its response time is kept).
+    pub(crate) fn penalise(&self, peer: PeerId) {
+        let response_ms = self
+            .host(&peer)
+            .map_or(UNKNOWN_RESPONSE_MS, |seen| seen.response_ms);
+        self.observe_host(peer, Duration::from_secs_f64(response_ms / 1000.0), false);
+    }
+
     /// Records how this node answered one fetch request.
     pub(crate) fn observe_serving(&self, elapsed: Duration, ok: bool) {
         let ms = elapsed.as_secs_f64() * 1000.0;

@@ -159,6 +159,7 @@ pub(crate) async fn fetch_threads(
                         .ok()
                 })
                 .collect();
+            let invalid = rejected > 0;
             // The thread: its roots and the replies in it.
             let mut members: std::collections::HashSet<ContentId> =
                 wanted.iter().copied().collect();
@@ -188,15 +189,19 @@ pub(crate) async fn fetch_threads(
                     rejected += 1;
                 }
             }
-            (verified, rejected)
+            (verified, rejected, invalid)
         })
         .await
         .map_err(|e| e.to_string())?;
-        let (verified, rejected) = verified;
+        let (verified, rejected, invalid) = verified;
         if rejected > 0 {
             inner
                 .fetch_rejected
                 .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+        }
+        if invalid {
+            // Invalid entries, not merely unwanted ones: asked last next time.
+            inner.routing.penalise(peer);
         }
         stored += store_detached(node, verified, Some(peer), Source::Fetch).await;
     }

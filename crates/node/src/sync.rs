@@ -542,6 +542,8 @@ async fn fetch_from(node: &Node, author: AuthorId, peer: PeerId) -> Result<u64, 
                         inner
                             .fetch_rejected
                             .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+                        // Its score drops as for a failed request: it is asked last next time.
+                        inner.routing.penalise(peer);
                         error = Some(problem);
                         fetching = None;
                         more = false;

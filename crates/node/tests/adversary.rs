@@ -14,6 +14,7 @@ use support::wait_for;
 use std::time::Duration;
 
 use kith_net::libp2p::identity;
+use kith_net::scoring::{GRAYLIST_AFTER_INVALID, GRAYLIST_THRESHOLD};
 use kith_net::{FetchResponse, NetConfig, NetEvent, NetHandle};
 use kith_node::{Node, NodeConfig, Profile};
 use kith_proto::{Body, Draft, Keypair, sign_entry};
@@ -92,6 +93,60 @@ fn forgeries(genuine: &[u8]) -> Vec<Vec<u8>> {
     ]
 }
 
+/// Every invalid entry of the test vectors (docs/test-vectors/invalid.json): each kind of
+/// defect (bad signature, another key, non-canonical CBOR, trailing bytes, oversized, seq 0,
+/// prev rules, future timestamp, …).
+fn invalid_vectors() -> Vec<Vec<u8>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/test-vectors/invalid.json"
+    );
+    let vectors: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    vectors["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|case| case["target"] == "entry")
+        .map(|case| {
+            let text = case["hex"].as_str().unwrap();
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// `count` distinct invalid entries: the test vectors, then forgeries of `genuine` (each
+/// signature bit flipped, then trailing bytes that differ).
+fn flood(genuine: &[u8], count: usize) -> Vec<Vec<u8>> {
+    let mut flood = invalid_vectors();
+    flood.extend(forgeries(genuine));
+    let mut seen: std::collections::HashSet<Vec<u8>> = flood.iter().cloned().collect();
+    let signature_end = genuine.len();
+    let mut n = 0u32;
+    while flood.len() < count {
+        let mut bytes = genuine.to_vec();
+        if n < 512 {
+            // The signature is the envelope's last 64 bytes.
+            let bit = n as usize;
+            bytes[signature_end - 64 + bit / 8] ^= 1 << (bit % 8);
+        } else {
+            bytes.push(0x1a);
+            bytes.extend_from_slice(&n.to_be_bytes());
+        }
+        n += 1;
+        if seen.insert(bytes.clone()) {
+            flood.push(bytes);
+        }
+    }
+    flood
+}
+
+/// Forged entries sent by one peer over gossip (issue: 10,000 through every ingress).
+const FLOOD: usize = 10_000;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
     // B is the author; A follows B and is the only peer the adversary M and C talk to.
@@ -128,27 +183,61 @@ async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
     })
     .await;
 
-    let forged = forgeries(genuine.bytes());
+    let forged = flood(genuine.bytes(), FLOOD);
+    assert_eq!(
+        forged
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        FLOOD,
+        "distinct messages (gossip drops repeats)"
+    );
+    let mut sent = 0;
     for bytes in &forged {
-        // The oversized one is refused by M's own gossipsub before it leaves (64 KiB entry
-        // frames still fit); send the others.
-        let _ = m.publish(b.author(), bytes.clone()).await;
+        // Anything over the frame limit is refused by M's own gossipsub before it leaves.
+        if let Ok(true) = m.publish(b.author(), bytes.clone()).await {
+            sent += 1;
+        }
     }
-    wait_for("A to reject the forgeries", DEADLINE, || async {
-        a.status().await.unwrap().gossip_rejected >= 3
-    })
+    assert!(
+        sent >= FLOOD * 9 / 10,
+        "M sent only {sent} of its forgeries"
+    );
+    // The first few invalid messages graylist M on A (kith_net::scoring): A then ignores
+    // all M sends, without even validating it.
+    wait_for(
+        "A to reject the forgeries and graylist M",
+        DEADLINE,
+        || async {
+            a.status().await.unwrap().gossip_rejected >= u64::from(GRAYLIST_AFTER_INVALID)
+                && a.gossip_score(&m_peer)
+                    .await
+                    .unwrap()
+                    .is_some_and(|score| score < GRAYLIST_THRESHOLD)
+        },
+    )
     .await;
-    // The metrics count them by reason.
+    // The metrics count them by reason (the vectors start with bad signatures), as many as
+    // the status does.
     let metrics = a.metrics_text();
-    for reason in ["bad_signature", "non_canonical"] {
-        let series =
-            format!("kith_entries_rejected_total{{source=\"gossip\",reason=\"{reason}\"}} ");
-        let line = metrics.lines().find(|l| l.starts_with(&series));
-        let count: f64 = line
-            .and_then(|l| l[series.len()..].parse().ok())
-            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"));
-        assert!(count >= 1.0, "{line:?}");
-    }
+    let rejected: Vec<(&str, f64)> = metrics
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("kith_entries_rejected_total{source=\"gossip\",reason=\"")
+        })
+        .map(|rest| {
+            let (reason, count) = rest.split_once("\"} ").unwrap();
+            (reason, count.parse().unwrap())
+        })
+        .collect();
+    assert!(
+        rejected
+            .iter()
+            .any(|(reason, count)| *reason == "bad_signature" && *count >= 1.0),
+        "{rejected:?}"
+    );
+    let total: f64 = rejected.iter().map(|(_, count)| count).sum();
+    assert_eq!(total, a.status().await.unwrap().gossip_rejected as f64);
 
     // Honest traffic is unaffected, and it flows through A to C after the forgeries, so
     // if A had forwarded them C would have seen them first.
@@ -205,11 +294,14 @@ async fn forged_fetch_responses_store_nothing() {
     // D knows only M, which claims to hold B's feed and answers fetches with forgeries.
     let (m, mut m_events) = adversary(vec![], false).await;
     let m_addr = m.listen_addrs().await.unwrap().remove(0).to_string();
-    let forged = forgeries(genuine.bytes());
+    // Every kind of invalid entry, and forgeries of B's own.
+    let mut forged = invalid_vectors();
+    forged.extend(forgeries(genuine.bytes()));
+    let sent = forged.len() as u64;
     tokio::spawn(async move {
         while let Some(event) = m_events.recv().await {
             if let NetEvent::Fetch { reply, .. } = event {
-                let entries = forged[..3]
+                let entries = forged
                     .iter()
                     .cloned()
                     .map(serde_bytes::ByteBuf::from)
@@ -224,12 +316,18 @@ async fn forged_fetch_responses_store_nothing() {
     let (d, d_store) = node(31, vec![m_addr]).await;
     m.provide(b.author()).await.unwrap();
     d.follow(b.author()).await.unwrap();
+    // One valid entry (B's own, in the forgeries) may be among them: the rest is refused.
     wait_for(
         "D to reject M's forged fetch response",
         DEADLINE,
-        || async { d.status().await.unwrap().fetch_rejected >= 2 },
+        || async { d.status().await.unwrap().fetch_rejected >= sent - 1 },
     )
     .await;
+    // M is penalised: its error rate is counted, so it is asked last next time.
+    let m_peer = m.peer_id();
+    let hosts = d.hosts().await.unwrap();
+    let m_score = hosts.iter().find(|h| h.peer == m_peer).unwrap();
+    assert!(m_score.error_rate > 0.0, "{m_score:?}");
     assert!(
         d_store.head(&b.author()).unwrap().is_none(),
         "nothing of B's feed came from M"
