@@ -37,6 +37,8 @@ pub(crate) struct Behaviour {
     /// The deny list: first, so a denied peer is refused before it counts against the
     /// connection limits or reaches any protocol.
     pub(crate) deny: allow_block_list::Behaviour<BlockedPeers>,
+    /// Inbound connections per IP address, before the totals.
+    pub(crate) ip_limits: crate::ip_limits::IpLimits,
     pub(crate) limits: connection_limits::Behaviour,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
@@ -47,7 +49,11 @@ pub(crate) struct Behaviour {
 }
 
 impl Behaviour {
-    pub(crate) fn new(key: &Keypair, config: &NetConfig) -> Result<Self, NetError> {
+    pub(crate) fn new(
+        key: &Keypair,
+        config: &NetConfig,
+        ingress: std::sync::Arc<crate::IngressStats>,
+    ) -> Result<Self, NetError> {
         let peer_id = key.public().to_peer_id();
 
         let limits = connection_limits::ConnectionLimits::default()
@@ -148,6 +154,11 @@ impl Behaviour {
 
         Ok(Self {
             deny: allow_block_list::Behaviour::default(),
+            ip_limits: crate::ip_limits::IpLimits::new(
+                config.max_connections_per_ip,
+                config.ip_limit_exempts_loopback,
+                ingress,
+            ),
             limits: connection_limits::Behaviour::new(limits),
             identify,
             ping: ping::Behaviour::default(),

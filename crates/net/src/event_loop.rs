@@ -29,14 +29,14 @@ use crate::protocol::{
     FetchRequest, FetchResponse, KAD_PROTOCOL, MAX_FETCH_ANCESTORS, MAX_FETCH_ENTRIES,
     MAX_FETCH_IDS, NameRequest, NameResponse, is_kith_provider_key,
 };
+use crate::rate::TokenBuckets;
 use crate::{
-    BEACON_TOPIC, COMMAND_QUEUE, Command, DenyStats, EVENT_QUEUE, MAX_BEACONS, MAX_DENIED_PEERS,
-    NetConfig, NetError, NetEvent, NetHandle, PeerInfo, PeerStatus, StatusTable,
+    BEACON_TOPIC, COMMAND_QUEUE, Command, DenyStats, EVENT_QUEUE, FETCH_RATE_BURST,
+    FETCH_RATE_REFILL, IngressStats, MAX_BEACONS, MAX_DENIED_PEERS, MAX_INBOUND_FETCHES,
+    MAX_INBOUND_FETCHES_PER_PEER, MAX_RATE_PEERS, NAME_RATE_BURST, NAME_RATE_REFILL, NetConfig,
+    NetError, NetEvent, NetHandle, PeerInfo, PeerStatus, StatusTable,
 };
 
-/// Most inbound fetch requests waiting for the application's answer at once; more are
-/// refused (the requester retries elsewhere).
-const MAX_INBOUND_FETCHES: usize = 256;
 /// Expiry of a head cached locally after a lookup (the DHT's own record TTL).
 const CACHED_HEAD_TTL: Duration = Duration::from_secs(48 * 3600);
 /// How long `start` waits for the listeners to report their addresses.
@@ -68,7 +68,14 @@ struct ProvidersQuery {
     reply: Option<oneshot::Sender<Result<Vec<PeerId>, NetError>>>,
 }
 
-type InboundAnswer = BoxFuture<'static, (ResponseChannel<FetchResponse>, Option<FetchResponse>)>;
+type InboundAnswer = BoxFuture<
+    'static,
+    (
+        PeerId,
+        ResponseChannel<FetchResponse>,
+        Option<FetchResponse>,
+    ),
+>;
 type InboundNameAnswer = BoxFuture<'static, (ResponseChannel<NameResponse>, Option<NameResponse>)>;
 
 /// Most inbound name requests waiting for the application's answer at once.
@@ -117,6 +124,13 @@ struct EventLoop {
     rtts: HashMap<PeerId, Duration>,
     /// libp2p's own metrics, when the caller keeps a registry.
     metrics: Option<libp2p::metrics::Metrics>,
+    /// Each peer's fetch and name request rates.
+    fetch_rates: TokenBuckets<PeerId>,
+    name_rates: TokenBuckets<PeerId>,
+    /// Fetch requests of each peer being answered now.
+    inbound_per_peer: HashMap<PeerId, usize>,
+    /// What the limits refused (shared with the handles).
+    ingress_stats: Arc<IngressStats>,
 }
 
 /// Records a swarm event, and the protocol event inside it, in libp2p's metrics.
@@ -145,7 +159,8 @@ pub(crate) async fn start(
     metrics: Option<libp2p::metrics::Metrics>,
 ) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     let peer_id = key.public().to_peer_id();
-    let behaviour = Behaviour::new(&key, &config)?;
+    let ingress = Arc::new(IngressStats::default());
+    let behaviour = Behaviour::new(&key, &config, Arc::clone(&ingress))?;
     let mut swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
@@ -196,6 +211,10 @@ pub(crate) async fn start(
         beacon_topic: gossipsub::IdentTopic::new(BEACON_TOPIC).hash(),
         rtts: HashMap::new(),
         metrics,
+        fetch_rates: TokenBuckets::new(FETCH_RATE_BURST, FETCH_RATE_REFILL, MAX_RATE_PEERS),
+        name_rates: TokenBuckets::new(NAME_RATE_BURST, NAME_RATE_REFILL, MAX_RATE_PEERS),
+        inbound_per_peer: HashMap::new(),
+        ingress_stats: Arc::clone(&ingress),
     };
     // Every node hears every node's status beacon; forged beacons cost their forwarder.
     let beacon_topic = gossipsub::IdentTopic::new(BEACON_TOPIC);
@@ -262,6 +281,7 @@ pub(crate) async fn start(
             peer_id,
             commands: command_tx,
             deny_stats,
+            ingress,
         },
         event_rx,
     ))
@@ -280,7 +300,13 @@ impl EventLoop {
                     Some(command) => self.on_command(command),
                     None => break,
                 },
-                Some((channel, response)) = self.inbound.next(), if !self.inbound.is_empty() => {
+                Some((peer, channel, response)) = self.inbound.next(), if !self.inbound.is_empty() => {
+                    if let Some(count) = self.inbound_per_peer.get_mut(&peer) {
+                        *count -= 1;
+                        if *count == 0 {
+                            self.inbound_per_peer.remove(&peer);
+                        }
+                    }
                     if let Some(response) = response {
                         let _ = self.swarm.behaviour_mut().fetch.send_response(channel, response);
                     }
@@ -811,6 +837,12 @@ impl EventLoop {
                         debug!("refusing fetch request from {peer}");
                         return;
                     }
+                    let in_flight = self.inbound_per_peer.get(&peer).copied().unwrap_or(0);
+                    if in_flight >= MAX_INBOUND_FETCHES_PER_PEER || !self.fetch_rates.allow(peer) {
+                        debug!("refusing fetch request from {peer}: over its rate or share");
+                        self.ingress_stats.fetch.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
                     let (reply, answer) = oneshot::channel();
                     if self
                         .events
@@ -821,8 +853,9 @@ impl EventLoop {
                         })
                         .is_ok()
                     {
+                        *self.inbound_per_peer.entry(peer).or_default() += 1;
                         self.inbound
-                            .push(Box::pin(async move { (channel, answer.await.ok()) }));
+                            .push(Box::pin(async move { (peer, channel, answer.await.ok()) }));
                     }
                 }
                 request_response::Message::Response {
@@ -859,6 +892,11 @@ impl EventLoop {
                 } => {
                     if self.inbound_names.len() >= MAX_INBOUND_NAMES {
                         debug!("refusing name request from {peer}: too many waiting");
+                        return;
+                    }
+                    if !self.name_rates.allow(peer) {
+                        debug!("refusing name request from {peer}: over its rate");
+                        self.ingress_stats.names.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                     let (reply, answer) = oneshot::channel();

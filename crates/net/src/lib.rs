@@ -20,7 +20,9 @@
 
 mod behaviour;
 mod event_loop;
+mod ip_limits;
 pub mod protocol;
+pub mod rate;
 pub mod scoring;
 
 use std::sync::Arc;
@@ -48,6 +50,28 @@ pub const COMMAND_QUEUE: usize = 1024;
 pub const EVENT_QUEUE: usize = 4096;
 /// Most peers on the deny list at once ([`NetHandle::deny_peers`]).
 pub const MAX_DENIED_PEERS: usize = 10_000;
+/// Default of [`NetConfig::max_connections_per_ip`] (go-libp2p's resource manager allows 8
+/// per IPv4 address too).
+pub const MAX_CONNECTIONS_PER_IP: u32 = 8;
+/// Fetch requests one peer may send at once before it is held to
+/// [`FETCH_RATE_REFILL`]; more are refused (the requester sees the request fail).
+pub const FETCH_RATE_BURST: u32 = 256;
+/// One more fetch request per peer is allowed per this long (250 a second: a catch-up at
+/// full speed asks about 90 a second).
+pub const FETCH_RATE_REFILL: std::time::Duration = std::time::Duration::from_millis(4);
+/// Fetch requests from one peer being answered at once; more are refused, so one peer
+/// cannot take all [`MAX_INBOUND_FETCHES`] places.
+pub const MAX_INBOUND_FETCHES_PER_PEER: usize = 32;
+/// Most inbound fetch requests waiting for the application's answer at once, from all
+/// peers; more are refused (the requester retries elsewhere).
+pub const MAX_INBOUND_FETCHES: usize = 256;
+/// Name requests one peer may send at once before it is held to [`NAME_RATE_REFILL`].
+pub const NAME_RATE_BURST: u32 = 128;
+/// One more name request per peer per this long (40 a second: twice the pace at which a
+/// replica hands its names over).
+pub const NAME_RATE_REFILL: std::time::Duration = std::time::Duration::from_millis(25);
+/// Peers whose request rates are tracked at once (see [`rate::TokenBuckets`]).
+pub const MAX_RATE_PEERS: usize = 4096;
 
 /// Network settings.
 #[derive(Debug, Clone)]
@@ -67,6 +91,12 @@ pub struct NetConfig {
     pub max_connections_per_peer: u32,
     /// Most incoming connections being set up at once.
     pub max_pending_incoming: u32,
+    /// Most inbound connections (being set up or established) from one IP address; `None`:
+    /// no cap.
+    pub max_connections_per_ip: Option<u32>,
+    /// Whether loopback addresses escape [`NetConfig::max_connections_per_ip`] (local test
+    /// networks run every peer on 127.0.0.1).
+    pub ip_limit_exempts_loopback: bool,
     /// Most concurrent fetch streams per connection.
     pub max_fetch_streams: usize,
     /// Close connections idle (no open stream) this long.
@@ -92,6 +122,8 @@ impl Default for NetConfig {
             max_connections: 256,
             max_connections_per_peer: 2,
             max_pending_incoming: 64,
+            max_connections_per_ip: Some(MAX_CONNECTIONS_PER_IP),
+            ip_limit_exempts_loopback: true,
             max_fetch_streams: 64,
             idle_connection_timeout: Duration::from_secs(120),
             gossip_heartbeat: Duration::from_secs(1),
@@ -278,6 +310,27 @@ pub struct NetHandle {
     peer_id: PeerId,
     commands: mpsc::Sender<Command>,
     deny_stats: Arc<DenyStats>,
+    ingress: Arc<IngressStats>,
+}
+
+/// Inbound requests and connections refused by the per-peer and per-IP limits since start.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// Fetch requests refused: over the peer's rate, or too many of its requests at once.
+    pub fetch: u64,
+    /// Name requests refused over the peer's rate.
+    pub names: u64,
+    /// Inbound connections refused because their IP address had
+    /// [`NetConfig::max_connections_per_ip`] already.
+    pub connections_per_ip: u64,
+}
+
+/// The counters behind [`Throttled`], written by the swarm task.
+#[derive(Debug, Default)]
+pub(crate) struct IngressStats {
+    pub(crate) fetch: AtomicU64,
+    pub(crate) names: AtomicU64,
+    pub(crate) refused_per_ip: AtomicU64,
 }
 
 /// Figures of the deny list, written by the swarm task, read by handles without a round trip.
@@ -293,6 +346,15 @@ impl NetHandle {
     /// This peer's id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// What the per-peer and per-IP limits refused since start.
+    pub fn throttled(&self) -> Throttled {
+        Throttled {
+            fetch: self.ingress.fetch.load(Ordering::Relaxed),
+            names: self.ingress.names.load(Ordering::Relaxed),
+            connections_per_ip: self.ingress.refused_per_ip.load(Ordering::Relaxed),
+        }
     }
 
     async fn ask<T>(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -339,6 +339,11 @@ fn gauge(
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ProtocolLabels {
+    protocol: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct AuthorLabels {
     author: String,
 }
@@ -379,6 +384,28 @@ impl Collector for NodeCollector {
             Some(&Unit::Seconds),
             inner.started.elapsed().as_secs_f64(),
         )?;
+
+        // What the per-peer and per-IP limits refused.
+        let throttled = inner.net.throttled();
+        let mut family = encoder.encode_descriptor(
+            "requests_throttled",
+            "Inbound requests refused because their peer was over its rate or share, by \
+             protocol",
+            None,
+            MetricType::Counter,
+        )?;
+        for (protocol, count) in [("fetch", throttled.fetch), ("names", throttled.names)] {
+            let labels = ProtocolLabels { protocol };
+            ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
+        }
+        let refused = ConstCounter::new(throttled.connections_per_ip);
+        let metric = encoder.encode_descriptor(
+            "connections_refused_per_ip",
+            "Inbound connections refused because their IP address had the most allowed",
+            None,
+            refused.metric_type(),
+        )?;
+        refused.encode(metric)?;
 
         // Replication lag: how long each followed feed has been known to reach further than
         // what this node holds (0 when it is current).

@@ -19,7 +19,6 @@
 //! [`RATE_REFILL`], through these topics on one peer; more are dropped unjudged (Ignore).
 //! The limiter remembers at most [`MAX_RATE_AUTHORS`] authors.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kith_net::Topic;
@@ -32,7 +31,7 @@ use crate::NodeError;
 use crate::node::Node;
 
 /// Entries one author may place through inbox, tag and public topics at once.
-pub const RATE_BURST: f64 = 30.0;
+pub const RATE_BURST: u32 = 30;
 /// One more such entry is allowed per this long.
 pub const RATE_REFILL: Duration = Duration::from_secs(2);
 /// Authors the rate limiter remembers; beyond, the least recently seen are forgotten.
@@ -43,32 +42,22 @@ pub const MAX_FOLLOWED_TAGS: usize = 256;
 const DELIVERY_WAIT: Duration = Duration::from_secs(10);
 
 /// A token bucket per author.
-#[derive(Default)]
-pub(crate) struct RateLimiter(HashMap<AuthorId, (f64, Instant)>);
+pub(crate) struct RateLimiter(kith_net::rate::TokenBuckets<AuthorId>);
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self(kith_net::rate::TokenBuckets::new(
+            RATE_BURST,
+            RATE_REFILL,
+            MAX_RATE_AUTHORS,
+        ))
+    }
+}
 
 impl RateLimiter {
     /// Whether `author` may place one more entry now (and takes it).
     pub(crate) fn allow(&mut self, author: AuthorId) -> bool {
-        let now = Instant::now();
-        if self.0.len() >= MAX_RATE_AUTHORS && !self.0.contains_key(&author) {
-            // Forget the authors whose buckets are full again: they lose nothing.
-            let full_after = RATE_REFILL.mul_f64(RATE_BURST);
-            self.0
-                .retain(|_, (_, at)| now.duration_since(*at) < full_after);
-            if self.0.len() >= MAX_RATE_AUTHORS {
-                return false;
-            }
-        }
-        let (tokens, at) = self.0.entry(author).or_insert((RATE_BURST, now));
-        let refilled = now.duration_since(*at).as_secs_f64() / RATE_REFILL.as_secs_f64();
-        *tokens = (*tokens + refilled).min(RATE_BURST);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.0.allow(author)
     }
 }
 
