@@ -360,6 +360,17 @@ pub(crate) enum Command {
     /// List the peers the daemon is connected to, or manage its deny list.
     Peers(PeersArgs),
 
+    /// Show the proof that an author forked their feed (signed two conflicting entries), if
+    /// this daemon holds one: the feed is frozen at the fork.
+    Fork {
+        /// Whose feed (did:key:z6Mk…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
     /// Look an author's feed head up on the DHT now (how far their feed goes).
     Head {
         /// Whose head (did:key:z6Mk…).

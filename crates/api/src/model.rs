@@ -389,6 +389,26 @@ pub struct FeedPage {
     pub entries: Vec<EntryObject>,
     /// Pass as `before` to get the next (older) page; `null` when this is the last one.
     pub next: Option<u64>,
+    /// The seq at which the author signed two conflicting entries, when this peer holds the
+    /// proof: the feed is frozen there (nothing after it is accepted) and
+    /// `GET /api/v1/forks/{did}` shows the proof. `null` for a feed that did not fork.
+    #[serde(default)]
+    pub fork_seq: Option<u64>,
+}
+
+/// `GET /api/v1/forks/{did}`: the proof that an author forked their feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ForkObject {
+    /// The author, `did:key:z6Mk…`.
+    pub author: String,
+    /// The seq of the fork: the feed is frozen there.
+    pub seq: u64,
+    /// The two conflicting entries, both validly signed by the author: two different entries
+    /// at one seq, or an entry whose `prev` does not name the entry before it.
+    pub entries: Vec<EntryObject>,
+    /// The proof as it is stored and can be checked by anyone (PROTOCOL.md, fork proofs):
+    /// canonical CBOR, hex.
+    pub proof: String,
 }
 
 /// `GET /api/v1/follows`.

@@ -98,6 +98,7 @@ people, `code` is stable, for programs.";
         crate::routes::resolve,
         crate::routes::home,
         crate::routes::feed,
+        crate::routes::fork,
         crate::routes::public_timeline,
         crate::routes::public_settings,
         crate::routes::set_public_settings,

@@ -26,8 +26,8 @@ use crate::events::Hub;
 use crate::model::ErrorBody;
 use crate::model::{
     AuthorList, AuthorRef, BlobObject, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following,
-    HeadObject, Health, History, HomePage, Identity, NameObject, NameReleased, NewEdit, NewFollow,
-    NewName, NewPost, NewProfile, NewReaction, NewRepost, NewTag, NotificationObject,
+    ForkObject, HeadObject, Health, History, HomePage, Identity, NameObject, NameReleased, NewEdit,
+    NewFollow, NewName, NewPost, NewProfile, NewReaction, NewRepost, NewTag, NotificationObject,
     Notifications, Peer, Peers, ProfileObject, PublicSettings, ReactionObject, Status, Tags,
     Thread, TimelinePage,
 };
@@ -109,6 +109,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/mutes/{did}", delete(unmute))
         .route("/api/v1/timelines/home", get(home))
         .route("/api/v1/feeds/{did}", get(feed))
+        .route("/api/v1/forks/{did}", get(fork))
         .route("/api/v1/follows", get(following).post(follow))
         .route("/api/v1/follows/{did}", delete(unfollow))
         .route("/api/v1/peers", get(peers))
@@ -2077,7 +2078,68 @@ async fn feed(
     })
     .await?;
     let (entries, next) = page;
-    Ok(Json(FeedPage { entries, next }))
+    let fork_seq = read_store(&state, move |store| store.fork_seq(&author)).await?;
+    Ok(Json(FeedPage {
+        entries,
+        next,
+        fork_seq,
+    }))
+}
+
+/// The proof that an author forked their feed
+///
+/// Two entries validly signed by the author that cannot both be in one feed. This peer keeps the
+/// proof and freezes the feed at the fork: nothing after it is accepted, and the feed is not
+/// fetched again.
+#[utoipa::path(
+    get,
+    path = "/api/v1/forks/{did}",
+    tag = "timelines",
+    params(
+        ("did" = String, Path, description = "The author, `did:key:z6Mk…` (as it is, no escaping \
+            needed)"),
+    ),
+    responses(
+        (status = 200, body = ForkObject, description = "The proof"),
+        (status = 400, body = ErrorBody, description = "`invalid_did`: not an author id"),
+        (status = 401, body = ErrorBody, description = UNAUTHORIZED),
+        (status = 404, body = ErrorBody, description = "`not_forked`: this peer holds no fork \
+            proof of that author"),
+        (status = 500, body = ErrorBody, description = SERVER_ERROR),
+        (status = 503, body = ErrorBody, description = UNAVAILABLE),
+    ),
+    security(("bearer" = [])),
+)]
+async fn fork(
+    State(state): State<AppState>,
+    did: Result<Path<String>, PathRejection>,
+) -> Result<Json<ForkObject>, ApiError> {
+    let Path(did) = did?;
+    let author = parse_did(&did)?;
+    let found = read_store(&state, move |store| {
+        let Some(proof) = store.fork_proof(&author)? else {
+            return Ok(None);
+        };
+        let (first, second) = proof.entries();
+        let entries = decorate(
+            store,
+            &[first.clone().into_entry(), second.clone().into_entry()],
+        )?;
+        Ok(Some((proof.seq(), entries, proof.encode())))
+    })
+    .await?;
+    let Some((seq, entries, proof)) = found else {
+        return Err(ApiError::not_found(
+            "not_forked",
+            format!("this peer holds no fork proof of {did}: its feed did not fork here"),
+        ));
+    };
+    Ok(Json(ForkObject {
+        author: author.to_did(),
+        seq,
+        entries,
+        proof: proof.iter().map(|byte| format!("{byte:02x}")).collect(),
+    }))
 }
 
 /// Up to `limit` entries of every kind with seq < `before`, newest first, and the `before`

@@ -69,6 +69,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/mutes/{did}"),
     ("get", "/api/v1/timelines/home"),
     ("get", "/api/v1/feeds/{did}"),
+    ("get", "/api/v1/forks/{did}"),
     ("get", "/api/v1/follows"),
     ("post", "/api/v1/follows"),
     ("delete", "/api/v1/follows/{did}"),

@@ -206,6 +206,13 @@ impl Routing {
         }
     }
 
+    /// Stops counting `author`'s feed as lagging (it forked: it will never catch up).
+    pub(crate) fn forget_lag(&self, author: AuthorId) {
+        if let Ok(mut behind) = self.behind.lock() {
+            behind.remove(&author);
+        }
+    }
+
     /// The followed feeds this node is behind on and for how long, forgetting those it has
     /// caught up with since.
     pub(crate) fn lagging(&self, store: &kith_store::Store) -> HashMap<AuthorId, Duration> {
@@ -375,6 +382,17 @@ impl Node {
             .collect();
         scored.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok(scored)
+    }
+
+    /// Publishes raw bytes on `author`'s feed topic, as any relaying peer could (tests of
+    /// what receivers do with entries: forks, forgeries).
+    #[doc(hidden)]
+    pub async fn gossip_raw(
+        &self,
+        author: AuthorId,
+        bytes: Vec<u8>,
+    ) -> Result<bool, crate::NodeError> {
+        Ok(self.inner.net.publish(author, bytes).await?)
     }
 
     /// Publishes raw bytes as this node's beacon, as a forger would (tests of the checks).

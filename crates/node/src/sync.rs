@@ -282,6 +282,13 @@ async fn catch_up(
 ) -> Result<u64, String> {
     let inner = &node.inner;
     let net = &inner.net;
+    // A forked feed is frozen at the fork: nothing fetched could be stored, so it is not
+    // fetched at all (no refetch loop), and it is not counted as lagging.
+    if let Some(seq) = inner.store.fork_seq(&author).map_err(|e| e.to_string())? {
+        inner.routing.forget_lag(author);
+        debug!("not fetching {author}: its feed forked at seq {seq} and is frozen");
+        return Ok(0);
+    }
     let target = match net.get_head(author).await {
         Ok(head) => head.map(|h| h.seq()),
         Err(e) => {

@@ -826,6 +826,16 @@ impl Store {
         self.graph(FOLLOWERS, "followers_v1", author)
     }
 
+    /// The seq at which `author`'s feed forked (and froze), if it did: a cheap lookup,
+    /// without decoding the proof.
+    pub fn fork_seq(&self, author: &AuthorId) -> Result<Option<u64>, StoreError> {
+        let txn = self.read()?;
+        let forks = txn.open_table(FORKS)?;
+        Ok(forks
+            .get(author.as_bytes().as_slice())?
+            .map(|value| be_u64(value.value(), 0)))
+    }
+
     /// The fork proof of `author`'s feed, if it forked. `now_ms` bounds timestamps as usual.
     pub fn fork_proof(&self, author: &AuthorId) -> Result<Option<ForkProof>, StoreError> {
         let txn = self.read()?;

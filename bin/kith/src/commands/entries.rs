@@ -73,12 +73,40 @@ pub(super) fn feed(context: &Context, args: &ClientArgs, feed: &FeedArgs<'_>) ->
         Output::Json => Output::json(&page.entries),
         Output::Quiet => Output::text(&ids(&page.entries)),
         Output::Human => {
-            let mut text = human(&page.entries, false);
+            let mut text = String::new();
+            if let Some(seq) = page.fork_seq {
+                let _ = writeln!(
+                    text,
+                    "warning: this author signed two conflicting entries at seq {seq}; the feed \
+                     is frozen there (`kith fork {author}` shows the proof)\n"
+                );
+            }
+            text.push_str(&human(&page.entries, false));
             if let Some(next) = page.next {
                 let _ = writeln!(text, "older: --before {next}");
             }
             Output::text(&text)
         }
+    }
+}
+
+/// Shows the proof that `did` forked their feed.
+pub(super) fn fork(context: &Context, args: &ClientArgs, did: &str) -> Result<()> {
+    let author = parse_did(did)?;
+    let client = connect(context, args)?;
+    let fork: kith_api::model::ForkObject =
+        client.get(&format!("/api/v1/forks/{}", author.to_did()), &[])?;
+    match context.output {
+        Output::Json => Output::json(&fork),
+        Output::Quiet => Output::text(&format!("{}\n", fork.seq)),
+        Output::Human => Output::text(&format!(
+            "{} forked the feed at seq {}: two entries signed by the author conflict, and the \
+             feed is frozen there.\n\n{}\nproof: {}\n",
+            fork.author,
+            fork.seq,
+            human(&fork.entries, false),
+            fork.proof
+        )),
     }
 }
 

@@ -175,6 +175,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Head { did, client } => node::head(&context, &client, &did),
+        Command::Fork { did, client } => entries::fork(&context, &client, &did),
         Command::Status(client) => node::status(&context, &client),
         Command::Metrics(client) => node::metrics(&context, &client),
         Command::Ui(client) => node::ui(&context, &client),
