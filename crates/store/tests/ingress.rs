@@ -107,4 +107,44 @@ proptest! {
             prop_assert_eq!(stored.bytes(), expected.bytes());
         }
     }
+
+    /// With a small out-of-order buffer, a feed delivered in any order never buffers more
+    /// than the bound (the excess is refused with `BufferFull`, not stored), and the chain
+    /// is still complete once the entries come again in order, as a catch-up brings them.
+    #[test]
+    fn the_out_of_order_buffer_stays_bounded(
+        order in Just((0..120usize).collect::<Vec<_>>()).prop_shuffle(),
+        batch in 1usize..40,
+    ) {
+        const BOUND: u64 = 16;
+        let keypair = Keypair::from_seed(&[77; 32]);
+        let entries = chain();
+        let store = Store::in_memory(StoreConfig {
+            max_pending_per_feed: BOUND,
+            ..StoreConfig::default()
+        })
+        .unwrap();
+        let arrivals: Vec<_> = order.iter().map(|&i| entries[i].clone()).collect();
+        for chunk in arrivals.chunks(batch) {
+            for result in store.append_batch(chunk.to_vec()).unwrap() {
+                let fine = matches!(
+                    result,
+                    Ok(AppendOutcome::Appended { .. } | AppendOutcome::Buffered { .. } | AppendOutcome::Duplicate)
+                        | Err(kith_store::AppendError::BufferFull { .. })
+                );
+                prop_assert!(fine, "unexpected: {:?}", result);
+            }
+            prop_assert!(store.pending_count().unwrap() <= BOUND);
+        }
+        for chunk in entries.chunks(batch) {
+            store.append_batch(chunk.to_vec()).unwrap();
+            prop_assert!(store.pending_count().unwrap() <= BOUND);
+        }
+        prop_assert_eq!(store.pending_count().unwrap(), 0);
+        let chain = store.feed(&keypair.author(), 1, usize::MAX).unwrap();
+        prop_assert_eq!(chain.len(), 120);
+        for (stored, expected) in chain.iter().zip(entries) {
+            prop_assert_eq!(stored.bytes(), expected.bytes());
+        }
+    }
 }
