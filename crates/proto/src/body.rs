@@ -38,6 +38,9 @@ pub enum BodyError {
     /// A field that must hold an author key does not.
     #[error("field `{0}` is not a valid ed25519 public key")]
     BadAuthor(&'static str),
+    /// A sealed body that is not well formed.
+    #[error(transparent)]
+    Sealed(crate::sealed::SealError),
 }
 
 /// The kind of an entry.
@@ -61,6 +64,8 @@ pub enum Kind {
     Unfollow,
     /// Profile fields (name, bio, avatar).
     Profile,
+    /// An inner entry only its audience can read (`crate::sealed`).
+    Sealed,
     /// A kind this version does not know; kept and relayed untouched.
     Other(String),
 }
@@ -88,6 +93,7 @@ impl Kind {
             "follow" => Kind::Follow,
             "unfollow" => Kind::Unfollow,
             "profile" => Kind::Profile,
+            "sealed" => Kind::Sealed,
             other => Kind::Other(other.to_owned()),
         })
     }
@@ -104,6 +110,7 @@ impl Kind {
             Kind::Follow => "follow",
             Kind::Unfollow => "unfollow",
             Kind::Profile => "profile",
+            Kind::Sealed => "sealed",
             Kind::Other(name) => name,
         }
     }
@@ -193,6 +200,8 @@ pub enum Body {
         /// author states it: readers confirm it with a registry lookup.
         username: Option<String>,
     },
+    /// A sealed entry: ciphertext and wrapped keys (`crate::sealed`).
+    Sealed(crate::sealed::Sealed),
     /// The body of a kind this version does not know.
     Unknown,
 }
@@ -296,6 +305,9 @@ impl Body {
                     .map(|t| text_field("username", t, crate::names::MAX_USERNAME_BYTES))
                     .transpose()?,
             },
+            Kind::Sealed => {
+                Body::Sealed(crate::sealed::Sealed::decode(bytes).map_err(BodyError::Sealed)?)
+            }
             Kind::Other(_) => Body::Unknown,
         })
     }
@@ -312,6 +324,7 @@ impl Body {
             Body::Follow { .. } => Kind::Follow,
             Body::Unfollow { .. } => Kind::Unfollow,
             Body::Profile { .. } => Kind::Profile,
+            Body::Sealed(_) => Kind::Sealed,
             Body::Unknown => return None,
         })
     }
@@ -386,6 +399,7 @@ impl Body {
                     .optional("username", username.as_deref().map(Value::Text))
                     .finish()
             }
+            Body::Sealed(sealed) => sealed.encode(),
             Body::Unknown => MapBuilder::new().finish(),
         }
     }

@@ -191,6 +191,11 @@ impl Keypair {
         Zeroizing::new(self.signing.to_bytes())
     }
 
+    /// The ed25519 secret key (sealed entries derive the X25519 secret from it).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// The public identity.
     pub fn author(&self) -> AuthorId {
         // A key derived from a seed is never weak (it is a multiple of the base point).

@@ -33,6 +33,7 @@ pub mod identity;
 pub mod limits;
 pub mod names;
 pub mod permalink;
+pub mod sealed;
 pub mod text;
 
 pub use body::{Body, BodyError, Kind};
