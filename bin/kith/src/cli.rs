@@ -56,8 +56,13 @@ pub(crate) enum Command {
 
         /// Sign with a fresh one-time key, never linked to your identity (it cannot be
         /// edited or deleted later; docs/CLI.md says what the network can still see).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "audience")]
         anonymous: bool,
+
+        /// Seal the post for an audience only: `followers`, `list:NAME`, or recipients as
+        /// comma-separated did:key:… (end-to-end encrypted; others hold it unreadable).
+        #[arg(long, value_name = "AUDIENCE")]
+        audience: Option<String>,
 
         #[command(flatten)]
         client: ClientArgs,
@@ -343,6 +348,44 @@ pub(crate) enum Command {
         client: ClientArgs,
     },
 
+    /// Audience lists, private to this peer: `kith post --audience list:NAME` seals a post
+    /// for a list's members.
+    List {
+        /// What to do.
+        #[command(subcommand)]
+        command: ListCommand,
+    },
+
+    /// Your audience lists and their members.
+    Lists(ClientArgs),
+
+    /// Send an end-to-end encrypted direct message to one or more authors (comma-separated
+    /// did:key:… or usernames); it reaches them even if they do not follow you.
+    Dm {
+        /// The recipients.
+        #[arg(value_name = "DID", value_delimiter = ',')]
+        to: Vec<String>,
+
+        /// The message.
+        #[arg(value_name = "TEXT")]
+        text: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Your direct messages, sent and received, newest first (`--json`: entry objects whose
+    /// `sealed.members` name each conversation).
+    Dms {
+        /// Most messages to list (1 to 200).
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
     /// Unique usernames: claim one for your identity, look one up, or give yours up.
     Name {
         /// What to do.
@@ -405,6 +448,58 @@ pub(crate) enum Command {
     /// Print a one-time link that signs a browser in to the daemon's web UI (valid 10
     /// minutes, works once).
     Ui(ClientArgs),
+}
+
+/// The subcommands of `kith list`.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum ListCommand {
+    /// Create a list (1 to 32 of a-z 0-9 _ -, starting with a letter).
+    Create {
+        /// The list's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Add an author (did:key:… or username) to a list.
+    Add {
+        /// The list.
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        /// The author.
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Remove an author from a list: later posts to it are sealed without them.
+    Rm {
+        /// The list.
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        /// The author (did:key:…).
+        #[arg(value_name = "DID")]
+        did: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+
+    /// Delete a list.
+    Delete {
+        /// The list.
+        #[arg(value_name = "NAME")]
+        name: String,
+
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 /// The subcommands of `kith name`.

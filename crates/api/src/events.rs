@@ -293,6 +293,7 @@ mod tests {
                 permalink: String::new(),
                 slug: None,
                 global_slug: None,
+                sealed: None,
             },
             local: true,
         }

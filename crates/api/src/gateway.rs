@@ -726,6 +726,7 @@ mod tests {
             permalink: "kith:bafy<1>".to_owned(),
             slug: None,
             global_slug: None,
+            sealed: None,
         };
         let html = entry_html(&entry, Some("Ada <A>"), true);
         assert!(!html.contains("<script>"), "{html}");

@@ -45,6 +45,7 @@ mod events;
 mod gateway;
 pub mod model;
 mod openapi;
+mod privacy;
 mod routes;
 pub mod ui;
 

@@ -70,6 +70,77 @@ pub struct EntryObject {
     /// post is then reached globally by its content id.
     #[serde(default)]
     pub global_slug: Option<String>,
+    /// For a sealed entry (`kind` `sealed`: followers-only, list and direct posts, direct
+    /// messages), what this peer's identity can see of it; `null` for other kinds. When it
+    /// is readable, `text`, `parent` and `root` are the inner entry's.
+    #[serde(default)]
+    pub sealed: Option<SealedView>,
+}
+
+/// What this peer's identity sees of a sealed entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SealedView {
+    /// Whether this identity can read it (it is in the audience).
+    pub readable: bool,
+    /// Whom the author sealed it for: `followers`, `list`, `direct`, `self` or `thread` (a
+    /// reply in a sealed thread); `null` when unreadable.
+    pub audience: Option<String>,
+    /// The inner entry's kind (`post`, `reply`, `dm`); `null` when unreadable.
+    pub inner_kind: Option<String>,
+    /// A direct message's conversation: every member, the author included, `did:key:…`
+    /// each; empty otherwise.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Wrapped keys it carries: its audience size, padded up to a power of two (at least
+    /// 4); 0 for a reply in a sealed thread. Anyone can see this.
+    pub wrapped_keys: u64,
+    /// Set when the entry is addressed to this identity but does not open: it was altered.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `GET /api/v1/lists`: the audience lists of this peer's identity (private to this peer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Lists {
+    /// Every list, by name.
+    pub lists: Vec<ListObject>,
+}
+
+/// One audience list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ListObject {
+    /// Its name: 1 to 32 of `a-z 0-9 _ -`, starting with a letter.
+    pub name: String,
+    /// Its members, `did:key:…` each.
+    pub members: Vec<String>,
+}
+
+/// `POST /api/v1/lists` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewList {
+    /// The new list's name.
+    pub name: String,
+}
+
+/// `POST /api/v1/dms` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDm {
+    /// The other members of the conversation: 1 to 64 authors, `did:key:…` or usernames.
+    pub to: Vec<String>,
+    /// The message: 1 to `kith_proto::limits::MAX_TEXT_BYTES` bytes.
+    pub text: String,
+}
+
+/// `GET /api/v1/dms`: direct messages this identity can read, sent and received, newest
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DirectMessages {
+    /// The messages (entry objects whose `sealed.members` name each conversation).
+    pub messages: Vec<EntryObject>,
+    /// Pass as `before` to get older messages; `null` when there are none.
+    pub next: Option<u64>,
 }
 
 /// How many authors reacted to an entry with one reaction.
@@ -309,6 +380,17 @@ impl From<&Entry> for EntryObject {
                 _ => None,
             },
             global_slug: None,
+            sealed: match entry.body() {
+                Body::Sealed(sealed) => Some(SealedView {
+                    readable: false,
+                    audience: None,
+                    inner_kind: None,
+                    members: Vec::new(),
+                    wrapped_keys: sealed.stanza_count() as u64,
+                    error: None,
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -355,6 +437,11 @@ pub struct NewPost {
     /// Sign with a fresh one-time key instead of this peer's identity (see docs/API.md).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub anonymous: bool,
+    /// Seal it for an audience: `followers`, `list:NAME`, or recipients as comma-separated
+    /// `did:key:…`. Absent: a public post. A reply to a sealed entry is sealed for that
+    /// thread's audience whatever this says (leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 /// `GET /api/v1/entries/{id}/thread`.

@@ -123,6 +123,23 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/ui/login", post(crate::ui::login_link))
         .route(
+            "/api/v1/lists",
+            get(crate::privacy::lists).post(crate::privacy::create_list),
+        )
+        .route("/api/v1/lists/{name}", delete(crate::privacy::delete_list))
+        .route(
+            "/api/v1/lists/{name}/members",
+            post(crate::privacy::add_member),
+        )
+        .route(
+            "/api/v1/lists/{name}/members/{did}",
+            delete(crate::privacy::remove_member),
+        )
+        .route(
+            "/api/v1/dms",
+            get(crate::privacy::dms).post(crate::privacy::send_dm),
+        )
+        .route(
             "/api/v1/bridges",
             get(crate::bridges::list).post(crate::bridges::create),
         )
@@ -259,7 +276,7 @@ async fn require_token_or_query(
 
 // ---- validation ----
 
-fn parse_did(text: &str) -> Result<AuthorId, ApiError> {
+pub(crate) fn parse_did(text: &str) -> Result<AuthorId, ApiError> {
     AuthorId::parse_did(text).map_err(|error| {
         ApiError::bad_request(
             "invalid_did",
@@ -268,7 +285,7 @@ fn parse_did(text: &str) -> Result<AuthorId, ApiError> {
     })
 }
 
-fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+pub(crate) fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
     let Some(text) = limit else {
         return Ok(DEFAULT_LIMIT);
     };
@@ -281,7 +298,7 @@ fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
-fn check_text(text: &str) -> Result<(), ApiError> {
+pub(crate) fn check_text(text: &str) -> Result<(), ApiError> {
     if text.is_empty() {
         return Err(ApiError::bad_request(
             "empty_text",
@@ -301,7 +318,7 @@ fn check_text(text: &str) -> Result<(), ApiError> {
 }
 
 /// Runs a store read off the async threads (redb reads are blocking calls).
-async fn read_store<T: Send + 'static>(
+pub(crate) async fn read_store<T: Send + 'static>(
     state: &AppState,
     read: impl FnOnce(&Store) -> Result<T, kith_store::StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -409,8 +426,38 @@ async fn create_post(
         text,
         reply_to,
         anonymous,
+        audience,
     }) = body?;
     check_text(&text)?;
+    let audience = audience
+        .as_deref()
+        .map(crate::privacy::parse_audience)
+        .transpose()?;
+    if anonymous && audience.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_audience",
+            "an anonymous post is public; leave out `audience` or `anonymous`",
+        ));
+    }
+    // Sealed: for an audience, or a reply in a sealed thread (which inherits its audience).
+    let parent = reply_to.as_deref().map(parse_id).transpose()?;
+    let sealed_parent = match parent {
+        Some(parent) => crate::privacy::is_sealed(&state, parent).await?,
+        None => false,
+    };
+    if !anonymous && (audience.is_some() || sealed_parent) {
+        if sealed_parent && audience.is_some() {
+            return Err(ApiError::bad_request(
+                "invalid_audience",
+                "a reply in a sealed thread is sealed for the thread's audience; leave out \
+                 `audience`",
+            ));
+        }
+        let entry = state.node.post_to(audience, &text, parent).await?;
+        let mut objects = vec![EntryObject::from(&*entry)];
+        crate::privacy::reveal(&state, &mut objects).await?;
+        return Ok((StatusCode::CREATED, Json(objects.remove(0))));
+    }
     if anonymous {
         let parent = reply_to.as_deref().map(parse_id).transpose()?;
         let entry = state.node.post_anonymous(&text, parent).await?;
@@ -502,12 +549,13 @@ async fn thread(
     // Replies made while this peer was away, or by authors nobody here follows, arrive in
     // the background (at most once per thread every 10 s).
     state.node.refresh_thread(id);
-    let entries = read_store(&state, move |store| {
+    let mut entries = read_store(&state, move |store| {
         let mut entries = store.thread(&id, MAX_THREAD)?;
         hide_muted(store, &mut entries)?;
         decorate(store, &entries)
     })
     .await?;
+    crate::privacy::reveal(&state, &mut entries).await?;
     if entries.is_empty() {
         return Err(ApiError::not_found(
             "entry_not_found",
@@ -603,7 +651,11 @@ async fn entry(
     })
     .await?;
     match found {
-        Ok(entry) => Ok(Json(entry)),
+        Ok(entry) => {
+            let mut objects = vec![entry];
+            crate::privacy::reveal(&state, &mut objects).await?;
+            Ok(Json(objects.remove(0)))
+        }
         Err(Some(tombstone)) => Err(deleted(&text, &tombstone)),
         Err(None) => Err(ApiError::not_found(
             "entry_not_found",
@@ -1264,7 +1316,9 @@ async fn resolve(
 ) -> Result<Json<EntryObject>, ApiError> {
     let Query(ResolveQuery { link }) = query?;
     let link = parse_link(&link)?;
-    resolve_entry(&state, link).await?.map(Json)
+    let mut objects = vec![resolve_entry(&state, link).await??];
+    crate::privacy::reveal(&state, &mut objects).await?;
+    Ok(Json(objects.remove(0)))
 }
 
 /// Escapes text for HTML.
@@ -1514,7 +1568,8 @@ async fn notifications(
         Ok((found, objects))
     })
     .await?;
-    let (found, objects) = found;
+    let (found, mut objects) = found;
+    crate::privacy::reveal(&state, &mut objects).await?;
     let entries: Vec<kith_proto::Entry> = found.iter().map(|(_, e)| e.clone()).collect();
     Ok(Json(Notifications {
         next: cursor_after(&entries, limit),
@@ -1991,6 +2046,11 @@ async fn home(
         Ok((decorate(store, &page.entries)?, page.next))
     })
     .await?;
+    // Sealed entries for others (followers-only posts of authors who do not count us as
+    // followers, others' direct messages) are left out of the timeline; the feed shows them.
+    let mut entries = entries;
+    crate::privacy::reveal(&state, &mut entries).await?;
+    entries.retain(|entry| !crate::privacy::unreadable(entry));
     Ok(Json(HomePage {
         entries,
         next: next.map(|cursor| cursor.to_string()),
@@ -2077,7 +2137,8 @@ async fn feed(
         .and_then(|(entries, next)| Ok((decorate(store, &entries)?, next)))
     })
     .await?;
-    let (entries, next) = page;
+    let (mut entries, next) = page;
+    crate::privacy::reveal(&state, &mut entries).await?;
     let fork_seq = read_store(&state, move |store| store.fork_seq(&author)).await?;
     Ok(Json(FeedPage {
         entries,
@@ -2166,6 +2227,30 @@ fn every_kind(
     Ok((entries, next))
 }
 
+/// An author named by `did:key:…`, or by a username looked up in the name registry (by read
+/// quorum).
+pub(crate) async fn author_by_did_or_name(
+    state: &AppState,
+    author: &str,
+) -> Result<AuthorId, ApiError> {
+    if author.starts_with("did:") {
+        return parse_did(author);
+    }
+    if let Err(e) = kith_proto::names::normalize_name(author) {
+        return Err(ApiError::bad_request(
+            "invalid_did",
+            format!("`{author}` is neither an author id (did:key:z6Mk…) nor a username: {e}"),
+        ));
+    }
+    match state.node.lookup_name(author).await? {
+        Some(claim) => Ok(claim.owner()),
+        None => Err(ApiError::not_found(
+            "name_not_found",
+            format!("nobody holds the name `{author}`; check the spelling, or use did:key:z6Mk…"),
+        )),
+    }
+}
+
 /// Follow an author
 ///
 /// Adds a `follow` entry to the feed, subscribes to the author's topic and fetches their feed in
@@ -2198,27 +2283,7 @@ async fn follow(
     body: Result<Json<NewFollow>, JsonRejection>,
 ) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
     let Json(NewFollow { author }) = body?;
-    // A did, or a username, looked up in the name registry (by read quorum).
-    let author = if author.starts_with("did:") {
-        parse_did(&author)?
-    } else if let Err(e) = kith_proto::names::normalize_name(&author) {
-        return Err(ApiError::bad_request(
-            "invalid_did",
-            format!("`{author}` is neither an author id (did:key:z6Mk…) nor a username: {e}"),
-        ));
-    } else {
-        match state.node.lookup_name(&author).await? {
-            Some(claim) => claim.owner(),
-            None => {
-                return Err(ApiError::not_found(
-                    "name_not_found",
-                    format!(
-                        "nobody holds the name `{author}`; check the spelling, or follow by did:key:z6Mk…"
-                    ),
-                ));
-            }
-        }
-    };
+    let author = author_by_did_or_name(&state, &author).await?;
     if author == state.node.author() {
         return Err(ApiError::bad_request(
             "cannot_follow_self",

@@ -378,7 +378,7 @@ async fn pages_follow_their_cursors_newest_first() {
             StatusCode::OK,
         )
         .await;
-    assert_eq!(page, json!({"entries": [], "next": null}));
+    assert_eq!(page, json!({"entries": [], "next": null, "fork_seq": null}));
     server.stop().await;
 }
 

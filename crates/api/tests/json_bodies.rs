@@ -41,7 +41,7 @@ proptest! {
         splice in proptest::collection::vec(any::<u8>(), 0..8),
         cut in any::<Index>(),
     ) {
-        let post = NewPost { text, reply_to, anonymous: false };
+        let post = NewPost { text, reply_to, anonymous: false, audience: None };
         let bytes = serde_json::to_vec(&post).unwrap();
         prop_assert_eq!(serde_json::from_slice::<NewPost>(&bytes).unwrap(), post);
         let at = at.index(bytes.len() + 1);

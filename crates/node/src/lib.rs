@@ -30,6 +30,7 @@ mod error;
 mod metrics;
 mod names;
 mod node;
+mod privacy;
 mod profile;
 mod reach;
 mod resync;
@@ -50,6 +51,7 @@ pub use node::{
     MAX_CATCH_UPS, MAX_FOLLOWS, MAX_HEAD_LOOKUPS, Node, NodeConfig, NodeEvent, NodeStatus,
     PeerInfo, Profile,
 };
+pub use privacy::{AudienceSpec, MAX_LIST_MEMBERS, MAX_LISTS, Unsealed, check_list_name};
 pub use profile::{MAX_BLOB_FETCHES, ProfileUpdate};
 pub use reach::{MAX_FOLLOWED_TAGS, MAX_RATE_AUTHORS, RATE_BURST, RATE_REFILL};
 pub use routing::{

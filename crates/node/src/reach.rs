@@ -106,6 +106,8 @@ impl Node {
             TopicRole::Inbox => match entry.body() {
                 // A new follower tells the followed author.
                 Body::Follow { subject } => *subject == self.inner.author,
+                // A direct message or a post sealed for us: kept only if it opens for us.
+                Body::Sealed(_) => self.sealed_for_us(entry),
                 _ => text_of(entry).is_some_and(|text| mentions(text).contains(&self.inner.author)),
             },
             TopicRole::Tag(tag) => text_of(entry).is_some_and(|text| tags(text).contains(tag)),
@@ -303,6 +305,12 @@ pub(crate) fn announce_follow(node: &Node, subject: AuthorId, entry: &VerifiedEn
     let node = node.clone();
     let bytes = entry.bytes().to_vec();
     tokio::spawn(async move { deliver(&node, Topic::Inbox(subject), bytes).await });
+}
+
+/// Delivers `envelope` on `topic` in the background (see [`deliver`]).
+pub(crate) fn deliver_to(node: &Node, topic: Topic, envelope: Vec<u8>) {
+    let node = node.clone();
+    tokio::spawn(async move { deliver(&node, topic, envelope).await });
 }
 
 /// Publishes on `topic`, first finding its subscribers when none is connected (the public

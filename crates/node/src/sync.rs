@@ -108,6 +108,9 @@ fn finish_results(
                 }
                 crate::profile::on_stored(node, &entry, source);
                 notify(node, &entry);
+                if matches!(entry.body(), kith_proto::Body::Sealed(_)) {
+                    node.record_if_dm(&entry);
+                }
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),
                     local: false,
@@ -130,6 +133,9 @@ fn finish_results(
             }
             Ok(AppendOutcome::Detached) => {
                 appended += 1;
+                if matches!(entry.body(), kith_proto::Body::Sealed(_)) {
+                    node.record_if_dm(&entry);
+                }
                 inner.metrics.stored(via, 1);
                 if via == Source::Gossip {
                     inner.metrics.delivered(entry.ts(), now_ms());

@@ -115,9 +115,10 @@ impl Kind {
         }
     }
 
-    /// Kinds that appear in timelines (as opposed to graph or metadata changes).
+    /// Kinds that appear in timelines (as opposed to graph or metadata changes). Sealed
+    /// entries do: most are posts and messages, and readers show what they can open.
     pub fn is_timeline_item(&self) -> bool {
-        matches!(self, Kind::Post | Kind::Reply | Kind::Repost)
+        matches!(self, Kind::Post | Kind::Reply | Kind::Repost | Kind::Sealed)
     }
 }
 

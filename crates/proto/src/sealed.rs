@@ -132,7 +132,9 @@ impl Sealed {
         let mut fields = Fields::parse(bytes)?;
         let ciphertext = fields.bytes("c")?.to_vec();
         if ciphertext.len() < AEAD_TAG_BYTES {
-            return Err(SealError::Malformed("`c` is shorter than its authentication tag"));
+            return Err(SealError::Malformed(
+                "`c` is shorter than its authentication tag",
+            ));
         }
         let root = fields.opt_bytes("r")?;
         let salt = fields.opt_bytes("s")?;
@@ -143,7 +145,7 @@ impl Sealed {
                 let ephemeral: [u8; 32] = ephemeral
                     .try_into()
                     .map_err(|_| SealError::Malformed("`e` is not 32 bytes"))?;
-                if stanzas.is_empty() || stanzas.len() % STANZA_BYTES != 0 {
+                if stanzas.is_empty() || !stanzas.len().is_multiple_of(STANZA_BYTES) {
                     return Err(SealError::Malformed("`k` is not a whole number of stanzas"));
                 }
                 Ok(Sealed::Keyed {
@@ -262,11 +264,15 @@ impl Inner {
         let mut pad = PAD_BLOCK - unpadded % PAD_BLOCK;
         loop {
             let encoded = self.encode_with_pad(pad);
-            if encoded.len() % PAD_BLOCK == 0 {
+            if encoded.len().is_multiple_of(PAD_BLOCK) {
                 return encoded;
             }
             let over = encoded.len() % PAD_BLOCK;
-            pad = if pad >= over { pad - over } else { pad + PAD_BLOCK - over };
+            pad = if pad >= over {
+                pad - over
+            } else {
+                pad + PAD_BLOCK - over
+            };
         }
     }
 
@@ -284,8 +290,8 @@ impl Inner {
     pub fn decode(bytes: &[u8]) -> Result<Self, SealError> {
         check_canonical(bytes)?;
         let mut fields = Fields::parse(bytes)?;
-        let audience = Audience::parse(fields.text("aud")?)
-            .ok_or(SealError::BadInner("unknown audience"))?;
+        let audience =
+            Audience::parse(fields.text("aud")?).ok_or(SealError::BadInner("unknown audience"))?;
         let body = fields.bytes("body")?.to_vec();
         let kind = fields.text("kind")?.to_owned();
         if fields.bytes("pad")?.iter().any(|b| *b != 0) {
@@ -301,7 +307,11 @@ impl Inner {
                 crate::Body::parse(&parsed, &body)
                     .map_err(|_| SealError::BadInner("body does not fit its kind"))?;
             }
-            _ => return Err(SealError::BadInner("a sealed entry holds a post, reply, dm, follow or unfollow")),
+            _ => {
+                return Err(SealError::BadInner(
+                    "a sealed entry holds a post, reply, dm, follow or unfollow",
+                ));
+            }
         }
         Ok(Inner {
             kind,
@@ -351,7 +361,9 @@ impl DmBody {
             return Err(SealError::BadInner("a dm has 1 to 64 other members"));
         }
         if to.windows(2).any(|w| w[0].as_bytes() >= w[1].as_bytes()) {
-            return Err(SealError::BadInner("dm members are not sorted without repeats"));
+            return Err(SealError::BadInner(
+                "dm members are not sorted without repeats",
+            ));
         }
         Ok(DmBody {
             text: text.to_owned(),
@@ -561,7 +573,9 @@ pub fn open(reader: &Keypair, sealed: &Sealed) -> Result<Opened, SealError> {
         ciphertext,
     } = sealed
     else {
-        return Err(SealError::Malformed("an inherited seal opens with its root's key"));
+        return Err(SealError::Malformed(
+            "an inherited seal opens with its root's key",
+        ));
     };
     let mine = x25519_public(&reader.author())?;
     let secret = StaticSecret::from(*x25519_secret(reader));
@@ -594,7 +608,9 @@ pub fn open_inherited(sealed: &Sealed, root_key: &[u8; 32]) -> Result<Opened, Se
         salt, ciphertext, ..
     } = sealed
     else {
-        return Err(SealError::Malformed("a keyed seal opens with a reader's key"));
+        return Err(SealError::Malformed(
+            "a keyed seal opens with a reader's key",
+        ));
     };
     let key = inherited_key(root_key, salt);
     open_content(ciphertext, key)
@@ -697,7 +713,10 @@ mod tests {
         let root = ContentId::of(b"root entry");
         let reply = Inner {
             kind: "post".into(),
-            body: Body::Post { text: "reply".into() }.encode(),
+            body: Body::Post {
+                text: "reply".into(),
+            }
+            .encode(),
             audience: Audience::Thread,
         };
         let sealed_reply = seal_inherited(root, &key, &reply).unwrap();
@@ -715,7 +734,10 @@ mod tests {
             let text = "a".repeat(len);
             let encoded = post(&text, Audience::Followers).encode();
             assert_eq!(encoded.len() % PAD_BLOCK, 0, "{len}");
-            assert_eq!(Inner::decode(&encoded).unwrap(), post(&text, Audience::Followers));
+            assert_eq!(
+                Inner::decode(&encoded).unwrap(),
+                post(&text, Audience::Followers)
+            );
         }
     }
 

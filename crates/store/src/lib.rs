@@ -144,6 +144,12 @@ pub enum StoreError {
     /// [`Store::close`] was called while other handles to the store exist.
     #[error("the store is still in use by other handles")]
     InUse,
+    /// A member was added to or removed from a list that does not exist.
+    #[error("there is no list named `{name}`; create it first")]
+    NoSuchList {
+        /// The list's name.
+        name: String,
+    },
 }
 
 macro_rules! from_redb {
@@ -238,6 +244,12 @@ pub(crate) enum Setting {
     Public(bool),
     /// The global slug held for one of our posts (`None`: no longer held).
     GlobalSlug(kith_proto::ContentId, Option<String>),
+    /// Create (`true`) or delete an audience list.
+    List(String, bool),
+    /// Add (`true`) or remove a member of an existing list.
+    ListMember(String, AuthorId, bool),
+    /// A direct message this peer can read: its time, id and conversation members.
+    Dm(u64, kith_proto::ContentId, Vec<AuthorId>),
 }
 
 /// A per-author setting of this peer.
@@ -475,6 +487,39 @@ impl Store {
     /// Turns the public timeline on or off (a setting of this peer).
     pub fn set_public_timeline(&self, on: bool) -> Result<(), StoreError> {
         self.set(Setting::Public(on))
+    }
+
+    /// Creates (`true`) or deletes an audience list (`kith list create`). Names are checked
+    /// by the caller.
+    pub fn set_list(&self, name: &str, on: bool) -> Result<(), StoreError> {
+        self.set(Setting::List(name.to_owned(), on))
+    }
+
+    /// Adds (`true`) or removes a member of the list `name`; the list must exist
+    /// ([`StoreError::NoSuchList`]).
+    pub fn set_list_member(
+        &self,
+        name: &str,
+        member: AuthorId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        if !self.lists()?.iter().any(|list| list == name) {
+            return Err(StoreError::NoSuchList {
+                name: name.to_owned(),
+            });
+        }
+        self.set(Setting::ListMember(name.to_owned(), member, on))
+    }
+
+    /// Records a direct message this peer can read: when, which entry, and every member of
+    /// its conversation (the author included).
+    pub fn record_dm(
+        &self,
+        ts: u64,
+        id: kith_proto::ContentId,
+        members: Vec<AuthorId>,
+    ) -> Result<(), StoreError> {
+        self.set(Setting::Dm(ts, id, members))
     }
 
     /// Records (`Some`) or forgets (`None`) the global slug held for our post `id`.

@@ -826,6 +826,74 @@ impl Store {
         self.graph(FOLLOWERS, "followers_v1", author)
     }
 
+    /// The audience lists, by name.
+    pub fn lists(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.read()?;
+        let lists = txn.open_table(LISTS)?;
+        let mut names = Vec::new();
+        for row in lists.iter()? {
+            let (key, _) = row?;
+            let key = key.value();
+            if key.last() == Some(&0) {
+                names.push(String::from_utf8_lossy(&key[..key.len() - 1]).into_owned());
+            }
+        }
+        Ok(names)
+    }
+
+    /// The members of the list `name` (`None` if there is no such list).
+    pub fn list_members(&self, name: &str) -> Result<Option<Vec<AuthorId>>, StoreError> {
+        let txn = self.read()?;
+        let lists = txn.open_table(LISTS)?;
+        let start = crate::writer::list_key(name, None);
+        if lists.get(start.as_slice())?.is_none() {
+            return Ok(None);
+        }
+        let mut end = start.clone();
+        end.extend_from_slice(&[0xff; 32]);
+        let mut members = Vec::new();
+        for row in lists.range(start.as_slice()..=end.as_slice())? {
+            let (key, _) = row?;
+            let key = key.value();
+            if key.len() == start.len() + 32 {
+                members.push(author_from_table("lists_v1", digest(key, start.len()))?);
+            }
+        }
+        Ok(Some(members))
+    }
+
+    /// The direct messages this peer can read, newest first, before `before_ts` (ms): each
+    /// its time, entry id and conversation members (author included, sorted).
+    pub fn dms(
+        &self,
+        before_ts: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, ContentId, Vec<AuthorId>)>, StoreError> {
+        let txn = self.read()?;
+        let dms = txn.open_table(DMS)?;
+        let end = before_ts.to_be_bytes();
+        let mut found = Vec::new();
+        for row in dms.range(..end.as_slice())?.rev().take(limit) {
+            let (key, value) = row?;
+            let (key, value) = (key.value(), value.value());
+            let corrupt = || StoreError::Corrupt {
+                table: "dms_v1",
+                detail: "bad key or value length".into(),
+            };
+            if key.len() != 40 || value.len() % 32 != 0 {
+                return Err(corrupt());
+            }
+            let ts = be_u64(key, 0);
+            let id = ContentId::from_digest(digest(key, 8));
+            let members = value
+                .chunks_exact(32)
+                .map(|m| author_from_table("dms_v1", digest(m, 0)))
+                .collect::<Result<Vec<_>, _>>()?;
+            found.push((ts, id, members));
+        }
+        Ok(found)
+    }
+
     /// The seq at which `author`'s feed forked (and froze), if it did: a cheap lookup,
     /// without decoding the proof.
     pub fn fork_seq(&self, author: &AuthorId) -> Result<Option<u64>, StoreError> {

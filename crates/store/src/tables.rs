@@ -95,6 +95,13 @@ pub(crate) const SLUGS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition
 /// entry id digest (32 bytes) → slug. Written after a successful claim, removed on release.
 pub(crate) const GLOBAL_SLUGS: TableDefinition<'static, &[u8], &str> =
     TableDefinition::new("global_slugs_v1");
+/// The local identity's audience lists, private to this peer: `name ‖ 0x00` marks a list,
+/// `name ‖ 0x00 ‖ member (32 bytes)` a member.
+pub(crate) const LISTS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("lists_v1");
+/// Direct messages this peer can read (sent or received): `ts (8, big-endian) ‖ entry id
+/// digest (32)` → the conversation: every member's key (32 bytes each, sorted), the
+/// author's included.
+pub(crate) const DMS: TableDefinition<'static, &[u8], &[u8]> = TableDefinition::new("dms_v1");
 /// Store metadata: `schema` → layout version, `revision` → count of changes.
 pub(crate) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta_v1");
 

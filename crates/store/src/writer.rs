@@ -102,6 +102,16 @@ impl AppendError {
     }
 }
 
+/// The key of a list (`member` `None`) or of one of its members in `lists_v1`.
+pub(crate) fn list_key(name: &str, member: Option<&AuthorId>) -> Vec<u8> {
+    let mut key = name.as_bytes().to_vec();
+    key.push(0);
+    if let Some(member) = member {
+        key.extend_from_slice(member.as_bytes());
+    }
+    key
+}
+
 /// Creates the tables and checks the layout version.
 pub(crate) fn initialise(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write()?;
@@ -320,6 +330,37 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                             Setting::GlobalSlug(id, None) => {
                                 tx.global_slugs.remove(id.digest().as_slice())?;
                             }
+                            Setting::List(name, true) => {
+                                tx.lists.insert(list_key(&name, None).as_slice(), ())?;
+                            }
+                            Setting::List(name, false) => {
+                                let start = list_key(&name, None);
+                                let mut end = start.clone();
+                                end.extend_from_slice(&[0xff; 32]);
+                                tx.lists
+                                    .retain_in(start.as_slice()..=end.as_slice(), |_, _| false)?;
+                            }
+                            Setting::ListMember(name, member, on) => {
+                                // The caller checked the list exists; one deleted since
+                                // gets no member back (an error here would fail the batch).
+                                let exists =
+                                    tx.lists.get(list_key(&name, None).as_slice())?.is_some();
+                                let key = list_key(&name, Some(&member));
+                                if on && exists {
+                                    tx.lists.insert(key.as_slice(), ())?;
+                                } else {
+                                    tx.lists.remove(key.as_slice())?;
+                                }
+                            }
+                            Setting::Dm(ts, id, mut members) => {
+                                members.sort_by_key(|m| *m.as_bytes());
+                                members.dedup();
+                                let mut key = ts.to_be_bytes().to_vec();
+                                key.extend_from_slice(id.digest());
+                                let value: Vec<u8> =
+                                    members.iter().flat_map(|m| *m.as_bytes()).collect();
+                                tx.dms.insert(key.as_slice(), value.as_slice())?;
+                            }
                         }
                         tx.changes += 1;
                         Done::Unit
@@ -420,6 +461,8 @@ struct Tx<'t> {
     name_releases: Table<'t, &'static str, &'static [u8]>,
     slugs: Table<'t, &'static [u8], &'static [u8]>,
     global_slugs: Table<'t, &'static [u8], &'static str>,
+    lists: Table<'t, &'static [u8], ()>,
+    dms: Table<'t, &'static [u8], &'static [u8]>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -469,6 +512,8 @@ impl<'t> Tx<'t> {
             name_releases: txn.open_table(NAME_RELEASES)?,
             slugs: txn.open_table(SLUGS)?,
             global_slugs: txn.open_table(GLOBAL_SLUGS)?,
+            lists: txn.open_table(LISTS)?,
+            dms: txn.open_table(DMS)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,
@@ -883,6 +928,13 @@ impl<'t> Tx<'t> {
             }
             Body::Delete { target, .. } => {
                 self.redact(target, &author, id)?;
+            }
+            // A follow of an identity hosted here counts as a follower even when it came on
+            // its own (to the inbox), without the follower's feed: sealing for followers
+            // needs to know them.
+            Body::Follow { subject } if key.is_none() && self.is_local(subject)? => {
+                self.followers
+                    .insert(pair_key(subject, &author).as_slice(), entry.seq())?;
             }
             _ => {}
         }

@@ -172,6 +172,19 @@ pub(super) fn human(entries: &[EntryObject], with_author: bool) -> String {
         if with_author {
             let _ = write!(out, "  by {}", entry.author);
         }
+        if let Some(view) = &entry.sealed {
+            match (&view.error, &view.audience) {
+                (Some(error), _) => {
+                    let _ = write!(out, "  [sealed: {error}]");
+                }
+                (None, Some(audience)) => {
+                    let _ = write!(out, "  [sealed for {audience}]");
+                }
+                (None, None) => {
+                    let _ = write!(out, "  [sealed for others: not readable here]");
+                }
+            }
+        }
         out.push('\n');
         if let Some(text) = &entry.text {
             for line in text.lines() {
@@ -323,6 +336,7 @@ mod tests {
             permalink: String::new(),
             slug: None,
             global_slug: None,
+            sealed: None,
         };
         assert_eq!(
             human(std::slice::from_ref(&entry), false),

@@ -11,6 +11,7 @@ mod init;
 mod names;
 mod node;
 mod post;
+mod privacy;
 mod social;
 
 use anyhow::{Result, anyhow};
@@ -46,11 +47,29 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Post {
             text,
             anonymous,
+            audience,
             client,
-        } => post::run(&context, &client, &text, None, anonymous),
-        Command::Reply { id, text, client } => {
-            post::run(&context, &client, &text, Some(&id), false)
-        }
+        } => post::run(
+            &context,
+            &client,
+            &text,
+            None,
+            post::Sealing {
+                anonymous,
+                audience: audience.as_deref(),
+            },
+        ),
+        Command::Reply { id, text, client } => post::run(
+            &context,
+            &client,
+            &text,
+            Some(&id),
+            post::Sealing::default(),
+        ),
+        Command::List { command } => privacy::list(&context, command),
+        Command::Lists(client) => privacy::lists(&context, &client),
+        Command::Dm { to, text, client } => privacy::dm(&context, &client, &to, &text),
+        Command::Dms { limit, client } => privacy::dms(&context, &client, limit),
         Command::Thread { id, client } => entries::thread(&context, &client, &id),
         Command::Follow { did, client } => follow::run(&context, &client, &did, true),
         Command::Unfollow { did, client } => follow::run(&context, &client, &did, false),

@@ -13,6 +13,15 @@ use crate::cli::ClientArgs;
 use crate::model::PostReceipt;
 use crate::output::Output;
 
+/// How a post is signed and sealed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Sealing<'a> {
+    /// With a one-time key.
+    pub(super) anonymous: bool,
+    /// For an audience only (`followers`, `list:NAME`, dids).
+    pub(super) audience: Option<&'a str>,
+}
+
 /// Posts `text` (or standard input when it is `-`), as a reply to `reply_to` if given, and
 /// prints the new entry.
 pub(super) fn run(
@@ -20,7 +29,7 @@ pub(super) fn run(
     args: &ClientArgs,
     text: &str,
     reply_to: Option<&str>,
-    anonymous: bool,
+    sealing: Sealing<'_>,
 ) -> Result<()> {
     if let Some(id) = reply_to {
         kith_proto::ContentId::parse(id).map_err(|error| {
@@ -40,7 +49,8 @@ pub(super) fn run(
     let request = NewPost {
         text,
         reply_to: reply_to.map(str::to_owned),
-        anonymous,
+        anonymous: sealing.anonymous,
+        audience: sealing.audience.map(str::to_owned),
     };
     let entry: EntryObject = client.post("/api/v1/posts", &request)?;
     let receipt = PostReceipt {
@@ -56,6 +66,13 @@ pub(super) fn run(
         Output::Quiet => Output::text(&format!("{}\n", receipt.id)),
         Output::Human => {
             let mut text = format!("posted {} (seq {})\n", receipt.id, receipt.seq);
+            if let Some(view) = &entry.sealed {
+                text.push_str(&format!(
+                    "sealed for {} ({} wrapped keys)\n",
+                    view.audience.as_deref().unwrap_or("its audience"),
+                    view.wrapped_keys
+                ));
+            }
             if let Some(slug) = &receipt.global_slug {
                 text.push_str(&format!("at kith:/{slug} (web path /{slug})\n"));
             }

@@ -1,0 +1,334 @@
+//! Sealed entries end to end over real peers: followers-only and list posts are readable by
+//! their audience only (a peer that holds the same bytes shows them as unreadable, not as an
+//! error), a removed list member cannot read later posts, replies inherit their thread's
+//! audience, and a direct message reaches someone who follows nobody.
+
+// Helpers outside `#[test]` functions panic on purpose: a failed step fails the test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use kith_proto::{AuthorId, ContentId};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{DEADLINE, Server};
+
+async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The entry `id` as `server` shows it (200), once it holds it.
+async fn entry_on(server: &Server, id: &str) -> Value {
+    let path = format!("/api/v1/entries/{id}");
+    let started = Instant::now();
+    loop {
+        let response = server.get(&path).send().await.unwrap();
+        if response.status() == StatusCode::OK {
+            return response.json().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{id} never reached {}",
+            server.base
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post(server: &Server, body: Value) -> Value {
+    server
+        .expect(
+            server.post("/api/v1/posts").json(&body),
+            StatusCode::CREATED,
+        )
+        .await
+}
+
+async fn follow(follower: &Server, author: &Server) {
+    follower
+        .expect(
+            follower
+                .post("/api/v1/follows")
+                .json(&json!({ "author": author.did() })),
+            StatusCode::CREATED,
+        )
+        .await;
+}
+
+/// Waits until `author`'s peer counts `follower` among its followers (their follow entry
+/// reached its inbox).
+async fn wait_follower(author: &Server, follower: &Server) {
+    let me = author.node.author();
+    let them = AuthorId::parse_did(&follower.did()).unwrap();
+    wait_for("the follow to reach the author", || async {
+        author.node.store().followers(&me).unwrap().contains(&them)
+    })
+    .await;
+}
+
+fn assert_readable(entry: &Value, text: &str, audience: &str) {
+    assert_eq!(entry["kind"], "sealed", "{entry}");
+    assert_eq!(entry["sealed"]["readable"], true, "{entry}");
+    assert_eq!(entry["sealed"]["audience"], audience, "{entry}");
+    assert_eq!(entry["text"], text, "{entry}");
+}
+
+fn assert_unreadable(entry: &Value) {
+    assert_eq!(entry["kind"], "sealed", "{entry}");
+    assert_eq!(entry["sealed"]["readable"], false, "{entry}");
+    assert_eq!(entry["sealed"]["error"], Value::Null, "{entry}");
+    assert_eq!(entry["text"], Value::Null, "{entry}");
+    assert!(entry["sealed"]["wrapped_keys"].as_u64().unwrap() >= 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followers_only_post_is_read_by_followers_and_held_sealed_elsewhere() {
+    let alice = Server::start().await;
+    let addr = alice.node.listen_addrs().await.unwrap().remove(0);
+    let bob = Server::start_with(vec![addr.clone()]).await;
+    let carol = Server::start_with(vec![addr]).await;
+    follow(&bob, &alice).await;
+    wait_follower(&alice, &bob).await;
+
+    let sealed = post(
+        &alice,
+        json!({ "text": "only for my followers", "audience": "followers" }),
+    )
+    .await;
+    let id = sealed["id"].as_str().unwrap().to_owned();
+    assert_readable(&sealed, "only for my followers", "followers");
+    assert_readable(
+        &entry_on(&alice, &id).await,
+        "only for my followers",
+        "followers",
+    );
+    // Bob, a follower, reads it, in his home timeline too.
+    assert_readable(
+        &entry_on(&bob, &id).await,
+        "only for my followers",
+        "followers",
+    );
+    let home = bob
+        .expect(bob.get("/api/v1/timelines/home"), StatusCode::OK)
+        .await;
+    assert!(
+        home["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id.as_str() && e["text"] == "only for my followers"),
+        "{home}"
+    );
+
+    // Carol fetches Alice's feed without following: she holds the same bytes and cannot
+    // read them; the API says so without an error.
+    let author = alice.node.author();
+    wait_for("Carol to fetch Alice's feed", || async {
+        carol.node.fetch_feed(author).await.unwrap();
+        carol
+            .node
+            .store()
+            .entry(&ContentId::parse(&id).unwrap())
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let on_carol = entry_on(&carol, &id).await;
+    assert_unreadable(&on_carol);
+    let held = carol
+        .node
+        .store()
+        .entry(&ContentId::parse(&id).unwrap())
+        .unwrap()
+        .unwrap();
+    let on_alice = alice
+        .node
+        .store()
+        .entry(&ContentId::parse(&id).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.bytes(), on_alice.bytes(), "the same bytes");
+    assert!(
+        !String::from_utf8_lossy(held.bytes()).contains("only for my followers"),
+        "the text is not in the clear"
+    );
+
+    // A reply in the thread is sealed for the thread's audience: Alice reads Bob's reply,
+    // Carol (holding it too, once she fetches Bob's feed) cannot.
+    let reply = post(
+        &bob,
+        json!({ "text": "a reply among followers", "reply_to": id }),
+    )
+    .await;
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    assert_readable(&reply, "a reply among followers", "thread");
+    assert_eq!(reply["parent"], id.as_str());
+    let bob_author = bob.node.author();
+    wait_for("Alice and Carol to hold Bob's reply", || async {
+        for server in [&alice, &carol] {
+            server.node.fetch_feed(bob_author).await.unwrap();
+        }
+        let reply_id = ContentId::parse(&reply_id).unwrap();
+        alice.node.store().entry(&reply_id).unwrap().is_some()
+            && carol.node.store().entry(&reply_id).unwrap().is_some()
+    })
+    .await;
+    assert_readable(
+        &entry_on(&alice, &reply_id).await,
+        "a reply among followers",
+        "thread",
+    );
+    assert_unreadable_reply(&entry_on(&carol, &reply_id).await);
+
+    for server in [alice, bob, carol] {
+        server.stop().await;
+    }
+}
+
+/// A reply in a sealed thread carries no wrapped keys of its own.
+fn assert_unreadable_reply(entry: &Value) {
+    assert_eq!(entry["sealed"]["readable"], false, "{entry}");
+    assert_eq!(entry["sealed"]["wrapped_keys"], 0, "{entry}");
+    assert_eq!(entry["text"], Value::Null, "{entry}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_removed_from_a_list_cannot_read_later_posts() {
+    let alice = Server::start().await;
+    let addr = alice.node.listen_addrs().await.unwrap().remove(0);
+    let bob = Server::start_with(vec![addr.clone()]).await;
+    let carol = Server::start_with(vec![addr]).await;
+    follow(&bob, &alice).await;
+    follow(&carol, &alice).await;
+    alice
+        .expect(
+            alice
+                .post("/api/v1/lists")
+                .json(&json!({ "name": "close" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    for member in [&bob, &carol] {
+        alice
+            .expect(
+                alice
+                    .post("/api/v1/lists/close/members")
+                    .json(&json!({ "author": member.did() })),
+                StatusCode::OK,
+            )
+            .await;
+    }
+    let lists = alice
+        .expect(alice.get("/api/v1/lists"), StatusCode::OK)
+        .await;
+    assert_eq!(lists["lists"][0]["name"], "close");
+    assert_eq!(lists["lists"][0]["members"].as_array().unwrap().len(), 2);
+
+    let first = post(
+        &alice,
+        json!({ "text": "to the list", "audience": "list:close" }),
+    )
+    .await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    assert_readable(&entry_on(&bob, &first_id).await, "to the list", "list");
+    assert_readable(&entry_on(&carol, &first_id).await, "to the list", "list");
+
+    // Carol leaves the list: the next post is sealed without her.
+    alice
+        .expect(
+            alice.delete(&format!("/api/v1/lists/close/members/{}", carol.did())),
+            StatusCode::OK,
+        )
+        .await;
+    let second = post(
+        &alice,
+        json!({ "text": "after Carol left", "audience": "list:close" }),
+    )
+    .await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    assert_readable(
+        &entry_on(&bob, &second_id).await,
+        "after Carol left",
+        "list",
+    );
+    assert_unreadable(&entry_on(&carol, &second_id).await);
+    // What she could read she still can: she holds its keys.
+    assert_readable(&entry_on(&carol, &first_id).await, "to the list", "list");
+    // An unknown list is refused before anything is signed.
+    alice
+        .expect_error(
+            alice
+                .post("/api/v1/posts")
+                .json(&json!({ "text": "x", "audience": "list:nobody" })),
+            StatusCode::NOT_FOUND,
+            "entry_not_found",
+        )
+        .await;
+
+    for server in [alice, bob, carol] {
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_reaches_someone_who_follows_nobody() {
+    let alice = Server::start().await;
+    let addr = alice.node.listen_addrs().await.unwrap().remove(0);
+    let bob = Server::start_with(vec![addr.clone()]).await;
+    let carol = Server::start_with(vec![addr]).await;
+    let sent = alice
+        .expect(
+            alice
+                .post("/api/v1/dms")
+                .json(&json!({ "to": [bob.did()], "text": "psst, Bob" })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    assert_readable(&sent, "psst, Bob", "direct");
+    let mut members = vec![alice.did(), bob.did()];
+    members.sort();
+    assert_eq!(sent["sealed"]["members"], json!(members));
+
+    // Bob follows nobody: the message comes through his inbox.
+    wait_for("the message in Bob's direct messages", || async {
+        let dms = bob.expect(bob.get("/api/v1/dms"), StatusCode::OK).await;
+        dms["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == id.as_str() && m["text"] == "psst, Bob")
+    })
+    .await;
+    let on_bob = entry_on(&bob, &id).await;
+    assert_readable(&on_bob, "psst, Bob", "direct");
+    assert_eq!(on_bob["sealed"]["members"], json!(members));
+    // The sender sees it among hers.
+    let dms = alice.expect(alice.get("/api/v1/dms"), StatusCode::OK).await;
+    assert_eq!(dms["messages"][0]["id"], id.as_str());
+    // A peer holding Alice's feed holds the message sealed.
+    let author = alice.node.author();
+    wait_for("Carol to fetch Alice's feed", || async {
+        carol.node.fetch_feed(author).await.unwrap();
+        carol
+            .node
+            .store()
+            .entry(&ContentId::parse(&id).unwrap())
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    assert_unreadable(&entry_on(&carol, &id).await);
+    let carol_dms = carol.expect(carol.get("/api/v1/dms"), StatusCode::OK).await;
+    assert_eq!(carol_dms["messages"], json!([]));
+
+    for server in [alice, bob, carol] {
+        server.stop().await;
+    }
+}
