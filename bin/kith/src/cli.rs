@@ -363,7 +363,12 @@ pub(crate) enum Command {
     /// did:key:… or usernames); it reaches them even if they do not follow you.
     Dm {
         /// The recipients.
-        #[arg(value_name = "DID", value_delimiter = ',')]
+        #[arg(
+            value_name = "DID",
+            value_delimiter = ',',
+            required = true,
+            num_args = 1
+        )]
         to: Vec<String>,
 
         /// The message.

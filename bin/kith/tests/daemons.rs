@@ -304,3 +304,46 @@ fn metrics_are_served_by_the_api_the_cli_and_their_own_listener() {
     let (status, _) = http_get(&address, "/api/v1/status", Some(token));
     assert_eq!(status, 404, "the metrics listener serves only /metrics");
 }
+
+#[test]
+fn sealed_posts_lists_and_direct_messages_from_the_command_line() {
+    let a = Peer::start(None);
+    let b = Peer::start(Some(&a));
+    wait_for("A and B connected", DELIVERY_DEADLINE, || {
+        !a.sandbox.list(&["peers"]).is_empty()
+    });
+    // A direct message to B, who follows nobody.
+    let sent = a.sandbox.json(&["dm", &b.did, "hello B, only you"]);
+    assert_eq!(sent["kind"], "sealed");
+    assert_eq!(sent["sealed"]["audience"], "direct");
+    let id = sent["id"].as_str().unwrap().to_owned();
+    wait_for("the message among B's dms", DELIVERY_DEADLINE, || {
+        b.sandbox
+            .list(&["dms"])
+            .iter()
+            .any(|m| m["id"] == id.as_str() && m["text"] == "hello B, only you")
+    });
+    let human = b.sandbox.ok(&["dms"]);
+    assert!(human.contains("hello B, only you"), "{human}");
+    assert!(human.contains(&a.did), "{human}");
+
+    // A list with B on it, and a post sealed for it.
+    a.sandbox.ok(&["list", "create", "friends"]);
+    let list = a.sandbox.json(&["list", "add", "friends", &b.did]);
+    assert_eq!(list["members"], serde_json::json!([b.did]));
+    assert_eq!(a.sandbox.list(&["lists"])[0]["name"], "friends");
+    b.sandbox.json(&["follow", &a.did]);
+    let posted = a
+        .sandbox
+        .json(&["post", "--audience", "list:friends", "for friends"]);
+    let post_id = posted["id"].as_str().unwrap().to_owned();
+    wait_for("the list post on B, readable", DELIVERY_DEADLINE, || {
+        let shown = b.sandbox.kith(&["--json", "get", &post_id]);
+        shown.status.success()
+            && serde_json::from_slice::<serde_json::Value>(&shown.stdout)
+                .is_ok_and(|e| e["text"] == "for friends" && e["sealed"]["readable"] == true)
+    });
+    // A bad audience is refused with a clear message.
+    let error = a.sandbox.fails(&["post", "--audience", "everyone", "x"]);
+    assert!(error.contains("invalid_audience"), "{error}");
+}

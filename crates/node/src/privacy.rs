@@ -299,10 +299,7 @@ impl Node {
 
     /// Opens `entry` if it is sealed and for us: its root's id, the content key (the root's
     /// for a reply in a sealed thread) and the inner entry.
-    fn open_with_key(
-        &self,
-        entry: &Entry,
-    ) -> Result<Option<OpenedThread>, NodeError> {
+    fn open_with_key(&self, entry: &Entry) -> Result<Option<OpenedThread>, NodeError> {
         let Body::Sealed(sealed) = entry.body() else {
             return Ok(None);
         };
