@@ -101,6 +101,11 @@ pub(crate) enum Command {
         #[arg(value_name = "DID")]
         did: String,
 
+        /// Follow privately: the follow entry is sealed for you alone and the author is not
+        /// told (peers serving your feed cannot tell whom it names).
+        #[arg(long)]
+        private: bool,
+
         #[command(flatten)]
         client: ClientArgs,
     },

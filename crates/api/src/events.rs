@@ -232,6 +232,7 @@ impl Subscription {
 /// Feeds the hub from the node until the node's queue closes or the server stops.
 pub(crate) async fn run_hub(
     hub: Arc<Hub>,
+    node: kith_node::Node,
     mut events: broadcast::Receiver<NodeEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -242,14 +243,14 @@ pub(crate) async fn run_hub(
         };
         match received {
             Ok(NodeEvent::Entry { entry, local }) => hub.publish(&EntryEvent {
-                entry: EntryObject::from(&entry),
+                entry: revealed(&node, &entry),
                 local,
             }),
             Ok(NodeEvent::Notification { kind, entry }) => hub.publish_named(
                 "notification",
                 &NotificationObject {
                     kind: kind.to_owned(),
-                    entry: EntryObject::from(&entry),
+                    entry: revealed(&node, &entry),
                 },
             ),
             #[allow(unreachable_patterns)]
@@ -264,6 +265,16 @@ pub(crate) async fn run_hub(
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
+}
+
+/// The entry object of an event; a sealed entry shows what the identity can read (the
+/// stream takes the token like the API).
+fn revealed(node: &kith_node::Node, entry: &kith_proto::Entry) -> EntryObject {
+    let mut object = EntryObject::from(entry);
+    if object.sealed.is_some() {
+        crate::privacy::apply(&mut object, node.unseal(entry));
+    }
+    object
 }
 
 #[cfg(test)]

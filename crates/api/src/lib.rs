@@ -102,6 +102,7 @@ pub async fn serve(
     let hub = Arc::new(events::Hub::new());
     let hub_task = tokio::spawn(events::run_hub(
         Arc::clone(&hub),
+        node.clone(),
         node.subscribe(),
         stop_rx.clone(),
     ));

@@ -458,6 +458,10 @@ pub struct Thread {
 pub struct NewFollow {
     /// Whom to follow: `did:key:z6Mk…`, or a username (looked up in the name registry).
     pub author: String,
+    /// Follow privately: the follow entry is sealed for this identity alone, and the author
+    /// is not told (their peer does not list you as a follower).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
 }
 
 /// `GET /api/v1/timelines/home`: one page, newest first.
@@ -501,8 +505,12 @@ pub struct ForkObject {
 /// `GET /api/v1/follows`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Following {
-    /// The authors the local identity follows, `did:key:z6Mk…` each.
+    /// The authors the local identity follows, `did:key:z6Mk…` each (private follows
+    /// included).
     pub following: Vec<String>,
+    /// Those of them followed privately (added with private follows).
+    #[serde(default)]
+    pub private: Vec<String>,
 }
 
 /// One connected peer, with its latest status beacon and the score this node gives it as a

@@ -50,7 +50,7 @@ pub(crate) async fn reveal(state: &AppState, objects: &mut [EntryObject]) -> Res
 }
 
 /// Writes what `unsealed` shows into `object`.
-fn apply(object: &mut EntryObject, unsealed: Unsealed) {
+pub(crate) fn apply(object: &mut EntryObject, unsealed: Unsealed) {
     let Some(view) = object.sealed.as_mut() else {
         return;
     };

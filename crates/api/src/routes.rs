@@ -409,7 +409,8 @@ async fn identity(State(state): State<AppState>) -> Result<Json<Identity>, ApiEr
         (status = 401, body = ErrorBody, description = UNAUTHORIZED),
         (status = 404, body = ErrorBody, description = "`entry_not_found`: the entry `reply_to` \
             names is not held here (or was deleted)"),
-        (status = 409, body = ErrorBody, description = "`feed_refused`: the local feed refused \
+        (status = 409, body = ErrorBody, description = "`already_following`: `private` for an \
+            author followed already; `feed_refused`: the local feed refused \
             the new entry (it is frozen after a fork)"),
         (status = 413, body = ErrorBody, description = BODY_TOO_LARGE),
         (status = 415, body = ErrorBody, description = NOT_JSON),
@@ -2261,7 +2262,8 @@ pub(crate) async fn author_by_did_or_name(
     tag = "follows",
     request_body = NewFollow,
     responses(
-        (status = 201, body = EntryObject, description = "The new follow entry"),
+        (status = 201, body = EntryObject, description = "The new follow entry (with `private`: \
+            a sealed entry only this identity reads)"),
         (status = 200, body = EntryObject, description = "Already followed: the existing follow \
             entry; nothing changed"),
         (status = 400, body = ErrorBody, description = "`invalid_did`: neither an author id \
@@ -2282,7 +2284,7 @@ async fn follow(
     State(state): State<AppState>,
     body: Result<Json<NewFollow>, JsonRejection>,
 ) -> Result<(StatusCode, Json<EntryObject>), ApiError> {
-    let Json(NewFollow { author }) = body?;
+    let Json(NewFollow { author, private }) = body?;
     let author = author_by_did_or_name(&state, &author).await?;
     if author == state.node.author() {
         return Err(ApiError::bad_request(
@@ -2292,6 +2294,22 @@ async fn follow(
     }
     let owner = state.node.author();
     let followed = read_store(&state, move |store| store.following(&owner)).await?;
+    if private {
+        if followed.contains(&author) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already_following",
+                format!(
+                    "{} is followed already; unfollow first to follow privately",
+                    author.to_did()
+                ),
+            ));
+        }
+        let entry = state.node.follow_private(author).await?;
+        let mut objects = vec![EntryObject::from(&*entry)];
+        crate::privacy::reveal(&state, &mut objects).await?;
+        return Ok((StatusCode::CREATED, Json(objects.remove(0))));
+    }
     // Following again is harmless: the node answers with the existing follow entry.
     let status = if followed.contains(&author) {
         StatusCode::OK
@@ -2359,9 +2377,13 @@ async fn unfollow(
 )]
 async fn following(State(state): State<AppState>) -> Result<Json<Following>, ApiError> {
     let owner = state.node.author();
-    let authors = read_store(&state, move |store| store.following(&owner)).await?;
+    let (authors, private) = read_store(&state, move |store| {
+        Ok((store.following(&owner)?, store.private_following(&owner)?))
+    })
+    .await?;
     Ok(Json(Following {
         following: authors.iter().map(AuthorId::to_did).collect(),
+        private: private.iter().map(AuthorId::to_did).collect(),
     }))
 }
 

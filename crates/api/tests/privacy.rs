@@ -332,3 +332,96 @@ async fn a_direct_message_reaches_someone_who_follows_nobody() {
         server.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_follow_works_like_a_follow_and_names_nobody() {
+    let alice = Server::start().await;
+    let addr = alice.node.listen_addrs().await.unwrap().remove(0);
+    let bob = Server::start_with(vec![addr.clone()]).await;
+    let carol = Server::start_with(vec![addr]).await;
+    let followed = alice
+        .expect(
+            alice
+                .post("/api/v1/follows")
+                .json(&json!({ "author": bob.did(), "private": true })),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(followed["kind"], "sealed");
+    assert_eq!(followed["sealed"]["audience"], "self");
+    assert_eq!(followed["sealed"]["inner_kind"], "follow");
+    let follows = alice
+        .expect(alice.get("/api/v1/follows"), StatusCode::OK)
+        .await;
+    assert_eq!(follows["following"], json!([bob.did()]));
+    assert_eq!(follows["private"], json!([bob.did()]));
+    // Following privately again is refused.
+    alice
+        .expect_error(
+            alice
+                .post("/api/v1/follows")
+                .json(&json!({ "author": bob.did(), "private": true })),
+            StatusCode::CONFLICT,
+            "already_following",
+        )
+        .await;
+
+    // Bob's posts reach Alice's home timeline as with any follow.
+    let posted = bob.publish("hello, whoever follows me").await;
+    let id = posted["id"].as_str().unwrap().to_owned();
+    wait_for("Bob's post in Alice's home timeline", || async {
+        let home = alice
+            .expect(alice.get("/api/v1/timelines/home"), StatusCode::OK)
+            .await;
+        home["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id.as_str())
+    })
+    .await;
+
+    // A peer holding Alice's feed sees a sealed entry, and no follow naming Bob; Bob's peer
+    // was not told.
+    let author = alice.node.author();
+    let follow_id = followed["id"].as_str().unwrap().to_owned();
+    wait_for("Carol to fetch Alice's feed", || async {
+        carol.node.fetch_feed(author).await.unwrap();
+        carol
+            .node
+            .store()
+            .entry(&ContentId::parse(&follow_id).unwrap())
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let feed = carol
+        .expect(
+            carol.get(&format!("/api/v1/feeds/{}?all=true", alice.did())),
+            StatusCode::OK,
+        )
+        .await;
+    for entry in feed["entries"].as_array().unwrap() {
+        assert_ne!(entry["kind"], "follow", "{entry}");
+    }
+    assert_unreadable(&entry_on(&carol, &follow_id).await);
+    let bob_followers = bob.node.store().followers(&bob.node.author()).unwrap();
+    assert!(bob_followers.is_empty(), "{bob_followers:?}");
+
+    // Unfollowing is private too: no public unfollow entry appears.
+    let unfollowed = alice
+        .expect(
+            alice.delete(&format!("/api/v1/follows/{}", bob.did())),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(unfollowed["kind"], "sealed");
+    let follows = alice
+        .expect(alice.get("/api/v1/follows"), StatusCode::OK)
+        .await;
+    assert_eq!(follows["following"], json!([]));
+
+    for server in [alice, bob, carol] {
+        server.stop().await;
+    }
+}

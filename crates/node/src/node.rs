@@ -747,6 +747,15 @@ impl Node {
         {
             return Err(NodeError::Invalid(format!("you do not follow {subject}")));
         }
+        // A private follow ends privately: a public unfollow would tell what it hid.
+        if self
+            .inner
+            .store
+            .private_following(&self.inner.author)?
+            .contains(&subject)
+        {
+            return self.unfollow_private(subject).await;
+        }
         let entry = self.publish(Body::Unfollow { subject }).await?;
         self.inner.net.unsubscribe(subject).await?;
         Ok(entry)

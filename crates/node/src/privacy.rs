@@ -256,6 +256,102 @@ impl Node {
             .map_err(|e| NodeError::Invalid(e.to_string()))
     }
 
+    /// Follows `subject` privately: a follow entry sealed for this identity alone, so only
+    /// this peer knows whom it names; the author is not told. Otherwise like
+    /// [`Node::follow`] (subscription, catch-up, home timeline). Following someone already
+    /// followed changes nothing and is an error.
+    pub async fn follow_private(&self, subject: AuthorId) -> Result<VerifiedEntry, NodeError> {
+        let me = self.inner.author;
+        if subject == me {
+            return Err(NodeError::Invalid("you cannot follow yourself".into()));
+        }
+        let following = self.inner.store.following(&me)?;
+        if following.contains(&subject) {
+            return Err(NodeError::Invalid(format!(
+                "you already follow {subject}; unfollow first to follow privately"
+            )));
+        }
+        if following.len() >= crate::MAX_FOLLOWS {
+            return Err(NodeError::Invalid(format!(
+                "you follow {} authors, the most one peer can receive live; unfollow someone first",
+                following.len()
+            )));
+        }
+        let entry = self
+            .seal_for_self("follow", Body::Follow { subject })
+            .await?;
+        self.record_private_follow(subject, true).await?;
+        self.inner.net.subscribe(subject).await?;
+        crate::sync::spawn_catch_up(self, subject, None);
+        Ok(entry)
+    }
+
+    /// Ends a private follow with an unfollow sealed for this identity alone.
+    pub(crate) async fn unfollow_private(
+        &self,
+        subject: AuthorId,
+    ) -> Result<VerifiedEntry, NodeError> {
+        let entry = self
+            .seal_for_self("unfollow", Body::Unfollow { subject })
+            .await?;
+        self.record_private_follow(subject, false).await?;
+        self.inner.net.unsubscribe(subject).await?;
+        Ok(entry)
+    }
+
+    async fn record_private_follow(&self, subject: AuthorId, on: bool) -> Result<(), NodeError> {
+        let store = self.inner.store.clone();
+        let me = self.inner.author;
+        tokio::task::spawn_blocking(move || store.set_private_follow(me, subject, on))
+            .await
+            .map_err(|_| NodeError::Stopped)??;
+        Ok(())
+    }
+
+    /// Publishes `body` (of `kind`) sealed for this identity alone.
+    async fn seal_for_self(&self, kind: &str, body: Body) -> Result<VerifiedEntry, NodeError> {
+        let inner = Inner {
+            kind: kind.into(),
+            body: body.encode(),
+            audience: Audience::Myself,
+        };
+        let sealed = seal_blocking(vec![self.inner.author], inner).await?;
+        self.publish_encoded(Kind::Sealed, sealed.encode()).await
+    }
+
+    /// Re-learns a private follow or unfollow from one of our own sealed entries (arriving
+    /// from the network after a restore, or on a second device of the same identity).
+    pub(crate) fn index_own_sealed(&self, entry: &Entry) {
+        let me = self.inner.author;
+        if entry.author() != me {
+            return;
+        }
+        let Unsealed::Readable(inner) = self.unseal(entry) else {
+            return;
+        };
+        if inner.audience != Audience::Myself {
+            return;
+        }
+        let on = match inner.kind.as_str() {
+            "follow" => true,
+            "unfollow" => false,
+            _ => return,
+        };
+        let Some(kind) = Kind::parse(&inner.kind) else {
+            return;
+        };
+        let subject = match Body::parse(&kind, &inner.body) {
+            Ok(Body::Follow { subject } | Body::Unfollow { subject }) => subject,
+            _ => return,
+        };
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.set_private_follow(me, subject, on) {
+                warn!("cannot record a private follow: {e}");
+            }
+        });
+    }
+
     /// Sends a direct message to `to` (the conversation is them and us).
     pub async fn send_dm(&self, to: Vec<AuthorId>, text: &str) -> Result<VerifiedEntry, NodeError> {
         crate::social::check_text("message", text)?;

@@ -110,6 +110,7 @@ fn finish_results(
                 notify(node, &entry);
                 if matches!(entry.body(), kith_proto::Body::Sealed(_)) {
                     node.record_if_dm(&entry);
+                    node.index_own_sealed(&entry);
                 }
                 let _ = inner.events.send(NodeEvent::Entry {
                     entry: entry.into_entry(),

@@ -250,6 +250,8 @@ pub(crate) enum Setting {
     ListMember(String, AuthorId, bool),
     /// A direct message this peer can read: its time, id and conversation members.
     Dm(u64, kith_proto::ContentId, Vec<AuthorId>),
+    /// A private follow (`true`) or its end, by a hosted identity.
+    PrivateFollow(AuthorId, AuthorId, bool),
 }
 
 /// A per-author setting of this peer.
@@ -509,6 +511,18 @@ impl Store {
             });
         }
         self.set(Setting::ListMember(name.to_owned(), member, on))
+    }
+
+    /// Records that the hosted identity `owner` follows `subject` privately (`true`: a
+    /// sealed follow entry the node opened), or no longer does. Timelines and catch-ups then
+    /// treat it like a public follow.
+    pub fn set_private_follow(
+        &self,
+        owner: AuthorId,
+        subject: AuthorId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        self.set(Setting::PrivateFollow(owner, subject, on))
     }
 
     /// Records a direct message this peer can read: when, which entry, and every member of

@@ -826,6 +826,24 @@ impl Store {
         self.graph(FOLLOWERS, "followers_v1", author)
     }
 
+    /// The authors `owner` follows privately (a subset of [`Store::following`]).
+    pub fn private_following(&self, owner: &AuthorId) -> Result<Vec<AuthorId>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(PRIVATE_FOLLOWS)?;
+        let start = owner.as_bytes().to_vec();
+        let mut end = start.clone();
+        end.extend_from_slice(&[0xff; 32]);
+        let mut found = Vec::new();
+        for row in table.range(start.as_slice()..=end.as_slice())? {
+            let (key, _) = row?;
+            let key = key.value();
+            if key.len() == 64 {
+                found.push(author_from_table("private_follows_v1", digest(key, 32))?);
+            }
+        }
+        Ok(found)
+    }
+
     /// The audience lists, by name.
     pub fn lists(&self) -> Result<Vec<String>, StoreError> {
         let txn = self.read()?;

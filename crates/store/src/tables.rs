@@ -98,6 +98,11 @@ pub(crate) const GLOBAL_SLUGS: TableDefinition<'static, &[u8], &str> =
 /// The local identity's audience lists, private to this peer: `name ‖ 0x00` marks a list,
 /// `name ‖ 0x00 ‖ member (32 bytes)` a member.
 pub(crate) const LISTS: TableDefinition<'static, &[u8], ()> = TableDefinition::new("lists_v1");
+/// Private follows of the identities hosted here (sealed follow entries, which the store
+/// cannot read; the node tells it): `owner ‖ subject` → (). The follow itself is also in
+/// `follows_v1`, so timelines and catch-ups treat it like any follow.
+pub(crate) const PRIVATE_FOLLOWS: TableDefinition<'static, &[u8], ()> =
+    TableDefinition::new("private_follows_v1");
 /// Direct messages this peer can read (sent or received): `ts (8, big-endian) ‖ entry id
 /// digest (32)` → the conversation: every member's key (32 bytes each, sorted), the
 /// author's included.

@@ -352,6 +352,26 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                                     tx.lists.remove(key.as_slice())?;
                                 }
                             }
+                            Setting::PrivateFollow(owner, subject, on) => {
+                                let key = pair_key(&owner, &subject);
+                                // Both directions, as a follow entry would: `followers` decides
+                                // whose home timeline a new entry of `subject` goes to.
+                                let reverse = pair_key(&subject, &owner);
+                                if on {
+                                    tx.private_follows.insert(key.as_slice(), ())?;
+                                    tx.follows.insert(key.as_slice(), 0)?;
+                                    tx.followers.insert(reverse.as_slice(), 0)?;
+                                    if owner != subject && tx.is_local(&owner)? {
+                                        tx.backfill_home(&owner, &subject)?;
+                                    }
+                                } else if tx.private_follows.remove(key.as_slice())?.is_some() {
+                                    tx.follows.remove(key.as_slice())?;
+                                    tx.followers.remove(reverse.as_slice())?;
+                                    if owner != subject && tx.is_local(&owner)? {
+                                        tx.unfill_home(&owner, &subject)?;
+                                    }
+                                }
+                            }
                             Setting::Dm(ts, id, mut members) => {
                                 members.sort_by_key(|m| *m.as_bytes());
                                 members.dedup();
@@ -463,6 +483,7 @@ struct Tx<'t> {
     global_slugs: Table<'t, &'static [u8], &'static str>,
     lists: Table<'t, &'static [u8], ()>,
     dms: Table<'t, &'static [u8], &'static [u8]>,
+    private_follows: Table<'t, &'static [u8], ()>,
     meta: Table<'t, &'static str, u64>,
     changes: u64,
     max_pending_per_feed: u64,
@@ -514,6 +535,7 @@ impl<'t> Tx<'t> {
             global_slugs: txn.open_table(GLOBAL_SLUGS)?,
             lists: txn.open_table(LISTS)?,
             dms: txn.open_table(DMS)?,
+            private_follows: txn.open_table(PRIVATE_FOLLOWS)?,
             meta: txn.open_table(META)?,
             changes: 0,
             max_pending_per_feed: config.max_pending_per_feed,

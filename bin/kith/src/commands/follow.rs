@@ -9,8 +9,17 @@ use crate::output::Output;
 
 /// Follows (`follow` true) or unfollows `did`; prints the follow or unfollow entry that the
 /// daemon added to the local feed.
-pub(super) fn run(context: &Context, args: &ClientArgs, did: &str, follow: bool) -> Result<()> {
+pub(super) fn run(
+    context: &Context,
+    args: &ClientArgs,
+    did: &str,
+    follow: bool,
+    private: bool,
+) -> Result<()> {
     if did.starts_with('#') {
+        if private {
+            anyhow::bail!("hashtags are followed on this peer only; --private is for authors");
+        }
         return tag(context, args, did, follow);
     }
     // A username stands for the did the registry gives.
@@ -25,6 +34,7 @@ pub(super) fn run(context: &Context, args: &ClientArgs, did: &str, follow: bool)
             "/api/v1/follows",
             &NewFollow {
                 author: author.clone(),
+                private,
             },
         )?
     } else {

@@ -71,8 +71,12 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Dm { to, text, client } => privacy::dm(&context, &client, &to, &text),
         Command::Dms { limit, client } => privacy::dms(&context, &client, limit),
         Command::Thread { id, client } => entries::thread(&context, &client, &id),
-        Command::Follow { did, client } => follow::run(&context, &client, &did, true),
-        Command::Unfollow { did, client } => follow::run(&context, &client, &did, false),
+        Command::Follow {
+            did,
+            private,
+            client,
+        } => follow::run(&context, &client, &did, true, private),
+        Command::Unfollow { did, client } => follow::run(&context, &client, &did, false, false),
         Command::Timeline {
             limit,
             cursor,
