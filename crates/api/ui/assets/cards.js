@@ -267,7 +267,12 @@ export function entryView(entry, opts = {}) {
     h('span', { class: 'dot', 'aria-hidden': 'true', text: '·' }),
     h('a', { class: 'time-link', href: threadHref(entry) }, timeEl(entry.ts), srOnly(', open the thread')),
     edited);
-  if (entry.kind !== 'post' && entry.kind !== 'reply' && entry.kind !== 'repost') {
+  if (entry.sealed) {
+    // End-to-end encrypted for an audience: say for whom when this identity can read it.
+    const s = entry.sealed;
+    const label = s.readable ? `sealed · ${s.audience === 'direct' && s.inner_kind === 'dm' ? 'message' : s.audience}` : 'sealed';
+    head.append(h('span', { class: 'kind-badge', title: 'End-to-end encrypted for its audience', text: label }));
+  } else if (entry.kind !== 'post' && entry.kind !== 'reply' && entry.kind !== 'repost') {
     head.append(h('span', { class: 'kind-badge', text: entry.kind }));
   }
 
@@ -450,8 +455,11 @@ export function entryView(entry, opts = {}) {
   // Whatever changes with reactions, reposts and edits.
   const render = (e) => {
     current = e;
-    replace(textEl, e.text != null ? richText(e.text) : []);
-    textEl.hidden = e.text == null;
+    const unreadable = e.sealed && !e.sealed.readable;
+    replace(textEl, e.text != null ? richText(e.text)
+      : unreadable ? [h('span', { class: 'muted', text: e.sealed.error ? `Sealed, and altered: ${e.sealed.error}` : 'Sealed for its audience: this identity cannot read it.' })]
+        : []);
+    textEl.hidden = e.text == null && !unreadable;
     edited.hidden = !e.edited;
     const reactions = e.reactions || [];
     let hearts = 0;
