@@ -185,6 +185,21 @@ async fn a_followers_only_post_is_read_by_followers_and_held_sealed_elsewhere() 
         "thread",
     );
     assert_unreadable_reply(&entry_on(&carol, &reply_id).await);
+    // Alice's thread view lists the sealed reply, readable.
+    wait_for("the sealed reply in Alice's thread", || async {
+        let thread = alice
+            .expect(
+                alice.get(&format!("/api/v1/entries/{id}/thread")),
+                StatusCode::OK,
+            )
+            .await;
+        thread["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == reply_id.as_str() && e["text"] == "a reply among followers")
+    })
+    .await;
 
     for server in [alice, bob, carol] {
         server.stop().await;

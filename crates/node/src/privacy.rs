@@ -181,15 +181,18 @@ impl Node {
         reply_to: Option<ContentId>,
     ) -> Result<VerifiedEntry, NodeError> {
         crate::social::check_text("post", text)?;
-        let sealed = match (reply_to, audience) {
-            (Some(parent), None) => self.seal_reply(parent, text).await?,
-            (Some(_), Some(_)) => {
-                return Err(NodeError::Invalid(
-                    "a reply in a sealed thread inherits the thread's audience; leave the \
-                     audience out"
-                        .into(),
-                ));
+        match (reply_to, audience) {
+            (Some(parent), None) => {
+                let sealed = self.seal_reply(parent, text).await?;
+                let entry = self.publish_encoded(Kind::Sealed, sealed.encode()).await?;
+                self.index_sealed(&entry);
+                Ok(entry)
             }
+            (Some(_), Some(_)) => Err(NodeError::Invalid(
+                "a reply in a sealed thread inherits the thread's audience; leave the audience \
+                 out"
+                .into(),
+            )),
             (None, Some(audience)) => {
                 let recipients = self.recipients(&audience)?;
                 let kind = match audience {
@@ -207,15 +210,12 @@ impl Node {
                 if matches!(audience, AudienceSpec::Direct(_)) {
                     self.to_inboxes(&entry, &recipients);
                 }
-                return Ok(entry);
+                Ok(entry)
             }
-            (None, None) => {
-                return Err(NodeError::Invalid(
-                    "a sealed post needs an audience (followers, a list or recipients)".into(),
-                ));
-            }
-        };
-        self.publish_encoded(Kind::Sealed, sealed.encode()).await
+            (None, None) => Err(NodeError::Invalid(
+                "a sealed post needs an audience (followers, a list or recipients)".into(),
+            )),
+        }
     }
 
     /// Seals a reply to `parent` with the key of its thread's root.
@@ -378,7 +378,7 @@ impl Node {
         recipients.push(me);
         let sealed = seal_blocking(recipients.clone(), inner).await?;
         let entry = self.publish_encoded(Kind::Sealed, sealed.encode()).await?;
-        self.record_if_dm(&entry);
+        self.index_sealed(&entry);
         self.to_inboxes(&entry, &others);
         Ok(entry)
     }
@@ -457,26 +457,39 @@ impl Node {
         matches!(self.unseal(entry), Unsealed::Readable(_))
     }
 
-    /// Records `entry` in the direct-message index if it is a direct message we can read.
-    pub(crate) fn record_if_dm(&self, entry: &Entry) {
+    /// Indexes a sealed entry we can read: a direct message in the message index, a reply
+    /// among its parent's replies (threads show it). The store cannot read it itself.
+    pub(crate) fn index_sealed(&self, entry: &Entry) {
         let Unsealed::Readable(inner) = self.unseal(entry) else {
             return;
         };
-        if inner.kind != "dm" {
-            return;
-        }
-        let Ok(body) = DmBody::decode(&inner.body) else {
-            return;
-        };
-        let mut members = body.to;
-        members.push(entry.author());
         let store = self.inner.store.clone();
         let (ts, id) = (entry.ts(), entry.id());
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = store.record_dm(ts, id, members) {
-                warn!("cannot index direct message {id}: {e}");
+        match inner.kind.as_str() {
+            "dm" => {
+                let Ok(body) = DmBody::decode(&inner.body) else {
+                    return;
+                };
+                let mut members = body.to;
+                members.push(entry.author());
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = store.record_dm(ts, id, members) {
+                        warn!("cannot index direct message {id}: {e}");
+                    }
+                });
             }
-        });
+            "reply" => {
+                let Ok(Body::Reply { parent, .. }) = Body::parse(&Kind::Reply, &inner.body) else {
+                    return;
+                };
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = store.index_sealed_reply(parent, ts, id) {
+                        warn!("cannot index sealed reply {id}: {e}");
+                    }
+                });
+            }
+            _ => {}
+        }
     }
 
     /// The direct messages this identity can read, newest first: each entry with its

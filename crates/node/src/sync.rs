@@ -109,7 +109,7 @@ fn finish_results(
                 crate::profile::on_stored(node, &entry, source);
                 notify(node, &entry);
                 if matches!(entry.body(), kith_proto::Body::Sealed(_)) {
-                    node.record_if_dm(&entry);
+                    node.index_sealed(&entry);
                     node.index_own_sealed(&entry);
                 }
                 let _ = inner.events.send(NodeEvent::Entry {
@@ -135,7 +135,7 @@ fn finish_results(
             Ok(AppendOutcome::Detached) => {
                 appended += 1;
                 if matches!(entry.body(), kith_proto::Body::Sealed(_)) {
-                    node.record_if_dm(&entry);
+                    node.index_sealed(&entry);
                 }
                 inner.metrics.stored(via, 1);
                 if via == Source::Gossip {

@@ -252,6 +252,8 @@ pub(crate) enum Setting {
     Dm(u64, kith_proto::ContentId, Vec<AuthorId>),
     /// A private follow (`true`) or its end, by a hosted identity.
     PrivateFollow(AuthorId, AuthorId, bool),
+    /// A sealed entry that is a reply to `parent` (read by the node): threads list it.
+    SealedReply(kith_proto::ContentId, u64, kith_proto::ContentId),
 }
 
 /// A per-author setting of this peer.
@@ -523,6 +525,17 @@ impl Store {
         on: bool,
     ) -> Result<(), StoreError> {
         self.set(Setting::PrivateFollow(owner, subject, on))
+    }
+
+    /// Lists the sealed entry `id` (at `ts`) among the replies to `parent` (the node opened it
+    /// and found a reply; the store cannot read sealed entries itself).
+    pub fn index_sealed_reply(
+        &self,
+        parent: kith_proto::ContentId,
+        ts: u64,
+        id: kith_proto::ContentId,
+    ) -> Result<(), StoreError> {
+        self.set(Setting::SealedReply(parent, ts, id))
     }
 
     /// Records a direct message this peer can read: when, which entry, and every member of

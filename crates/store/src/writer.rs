@@ -372,6 +372,10 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                                     }
                                 }
                             }
+                            Setting::SealedReply(parent, ts, id) => {
+                                tx.replies
+                                    .insert(reply_key(&parent, ts, &id).as_slice(), &[][..])?;
+                            }
                             Setting::Dm(ts, id, mut members) => {
                                 members.sort_by_key(|m| *m.as_bytes());
                                 members.dedup();
