@@ -458,6 +458,14 @@ pub(crate) enum Command {
     /// Print a one-time link that signs a browser in to the daemon's web UI (valid 10
     /// minutes, works once).
     Ui(ClientArgs),
+
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell), e.g.
+    /// `kith completions bash > ~/.local/share/bash-completion/completions/kith`.
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The subcommands of `kith list`.

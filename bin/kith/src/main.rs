@@ -25,6 +25,7 @@ mod client;
 mod commands;
 mod config;
 mod model;
+mod notify;
 mod output;
 mod peer_id;
 mod repo;

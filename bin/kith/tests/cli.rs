@@ -947,3 +947,31 @@ fn get_takes_permalinks_in_both_forms() {
     let error = sandbox.fails(&["get", "kith:nonsense"]);
     assert!(error.contains("permalink"), "{error}");
 }
+
+#[test]
+fn completions_are_printed_for_each_shell_without_a_data_directory() {
+    let sandbox = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = succeeded(
+            sandbox
+                .bare()
+                .args(["completions", shell])
+                .output()
+                .unwrap(),
+        );
+        assert!(script.contains("kith"), "{shell}: {script}");
+        assert!(
+            script.contains("follow"),
+            "{shell}: subcommands are completed"
+        );
+    }
+    assert!(!sandbox.data.exists(), "no data directory was made");
+    let output = sandbox
+        .bare()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("tcsh") && error.contains("bash"), "{error}");
+}

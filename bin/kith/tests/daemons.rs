@@ -347,3 +347,37 @@ fn sealed_posts_lists_and_direct_messages_from_the_command_line() {
     let error = a.sandbox.fails(&["post", "--audience", "everyone", "x"]);
     assert!(error.contains("invalid_audience"), "{error}");
 }
+
+#[cfg(unix)]
+#[test]
+fn under_systemd_the_daemon_says_when_it_is_ready_and_when_it_stops() {
+    use std::os::unix::net::UnixDatagram;
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let socket_path = sandbox.root().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(DAEMON_DEADLINE)).unwrap();
+    let mut command = sandbox.command(&["daemon"]);
+    command
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let mut buffer = [0u8; 512];
+    let read = socket.recv(&mut buffer).unwrap();
+    let ready = String::from_utf8_lossy(&buffer[..read]).into_owned();
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
+    // Ready means the API answers and `api` is written.
+    assert!(sandbox.data.join("api").exists());
+    sandbox.ok(&["status"]);
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let read = socket.recv(&mut buffer).unwrap();
+    let stopping = String::from_utf8_lossy(&buffer[..read]).into_owned();
+    assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping}");
+    assert!(child.wait().unwrap().success());
+}

@@ -257,6 +257,12 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
         "kith daemon running"
     );
     info!("web UI at {url}/ : run `kith ui` for a one-time sign-in link");
+    // Under systemd (`Type=notify`): ready now that every listener is bound and `api` is
+    // written.
+    if let Err(error) = crate::notify::notify(&format!("READY=1\nSTATUS=serving the API at {url}"))
+    {
+        warn!("cannot tell systemd the daemon is ready: {error}");
+    }
     // The public gateway: read-only pages, stopped with the API.
     let mut extras = Vec::new();
     if let Some(listener) = gateway_listener {
@@ -305,6 +311,7 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
         std::process::exit(1);
     });
 
+    let _ = crate::notify::notify("STOPPING=1\nSTATUS=stopping");
     let _ = stop_api.send(());
     let extras: Vec<_> = extras.into_iter().map(Extra::stop).collect();
     let served = match served_early {

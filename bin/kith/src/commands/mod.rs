@@ -32,6 +32,12 @@ pub(crate) struct Context {
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<()> {
+    // Needs no data directory.
+    if let Command::Completions { shell } = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "kith", &mut std::io::stdout());
+        return Ok(());
+    }
     let dir = match cli.data_dir {
         Some(dir) => dir,
         None => Repo::default_dir()?,
@@ -202,6 +208,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Status(client) => node::status(&context, &client),
         Command::Metrics(client) => node::metrics(&context, &client),
         Command::Ui(client) => node::ui(&context, &client),
+        Command::Completions { .. } => unreachable!("answered before the data directory"),
         Command::FollowFeed { url, client } => bridge::follow_feed(&context, &client, &url),
         Command::Bridges(client) => bridge::list(&context, &client),
     }
