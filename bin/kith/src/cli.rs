@@ -459,12 +459,39 @@ pub(crate) enum Command {
     /// minutes, works once).
     Ui(ClientArgs),
 
+    /// The peers the daemon joins the network through, kept in config.toml (read when the
+    /// daemon starts).
+    Bootstrap {
+        /// What to do.
+        #[command(subcommand)]
+        command: BootstrapCommand,
+    },
+
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell), e.g.
     /// `kith completions bash > ~/.local/share/bash-completion/completions/kith`.
     Completions {
         /// The shell.
         #[arg(value_name = "SHELL")]
         shell: clap_complete::Shell,
+    },
+}
+
+/// The subcommands of `kith bootstrap`.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum BootstrapCommand {
+    /// Show the bootstrap peers in config.toml (and the built-in ones).
+    List,
+    /// Add a peer to join the network through: a multiaddr ending in /p2p/<peer id>.
+    Add {
+        /// The peer's address.
+        #[arg(value_name = "MADDR")]
+        address: String,
+    },
+    /// Remove a peer from the list.
+    Rm {
+        /// The peer's address, as listed.
+        #[arg(value_name = "MADDR")]
+        address: String,
     },
 }
 

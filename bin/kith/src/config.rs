@@ -47,6 +47,11 @@ pub(crate) struct MetricsSection {
     pub(crate) listen: Option<SocketAddr>,
 }
 
+/// Bootstrap peers built into this version, used when `[network] bootstrap` is empty and no
+/// `--bootstrap` is given. Empty until public kith nodes exist: add peers with
+/// `kith bootstrap add` (docs/OPERATIONS.md, "Joining a network").
+pub(crate) const DEFAULT_BOOTSTRAP: &[&str] = &[];
+
 /// `[gateway]`. Read by `kith daemon`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]

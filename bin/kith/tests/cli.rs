@@ -975,3 +975,37 @@ fn completions_are_printed_for_each_shell_without_a_data_directory() {
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("tcsh") && error.contains("bash"), "{error}");
 }
+
+#[test]
+fn bootstrap_peers_are_added_and_removed_in_config_toml_keeping_its_comments() {
+    let sandbox = Sandbox::new();
+    sandbox.init();
+    let config = sandbox.data.join("config.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    let peer = "/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+    let listed = sandbox.json(&["bootstrap", "add", peer]);
+    assert_eq!(listed["bootstrap"], serde_json::json!([peer]));
+    // Again: no duplicate.
+    sandbox.ok(&["bootstrap", "add", peer]);
+    assert_eq!(
+        sandbox.json(&["bootstrap", "list"])["bootstrap"],
+        serde_json::json!([peer])
+    );
+    let after = std::fs::read_to_string(&config).unwrap();
+    // The comments of the file are kept, and the daemon's own parser reads the list.
+    for line in before.lines().filter(|l| l.starts_with('#')) {
+        assert!(after.contains(line), "lost: {line}");
+    }
+    let parsed: toml::Value = toml::from_str(&after).unwrap();
+    assert_eq!(parsed["network"]["bootstrap"][0].as_str(), Some(peer));
+    // A malformed address is refused before anything is written.
+    let error = sandbox.fails(&["bootstrap", "add", "/ip4/203.0.113.7/tcp/4001"]);
+    assert!(error.contains("/p2p/"), "{error}");
+    sandbox.ok(&["bootstrap", "rm", peer]);
+    assert_eq!(
+        sandbox.json(&["bootstrap", "list"])["bootstrap"],
+        serde_json::json!([])
+    );
+    let error = sandbox.fails(&["bootstrap", "rm", peer]);
+    assert!(error.contains("not in the bootstrap list"), "{error}");
+}

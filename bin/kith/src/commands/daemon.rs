@@ -99,10 +99,15 @@ impl Settings {
         } else {
             args.listen.clone()
         };
-        let bootstrap = if args.bootstrap.is_empty() {
+        let bootstrap = if !args.bootstrap.is_empty() {
+            args.bootstrap.clone()
+        } else if !config.network.bootstrap.is_empty() {
             config.network.bootstrap.clone()
         } else {
-            args.bootstrap.clone()
+            crate::config::DEFAULT_BOOTSTRAP
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect()
         };
         let node = NodeConfig {
             listen,

@@ -2,6 +2,7 @@
 //! [`Output`]. Client commands reach the daemon through [`crate::client::Client`];
 //! [`connect`] is the one place that finds it.
 
+mod bootstrap;
 mod bridge;
 mod daemon;
 mod entries;
@@ -209,6 +210,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         Command::Metrics(client) => node::metrics(&context, &client),
         Command::Ui(client) => node::ui(&context, &client),
         Command::Completions { .. } => unreachable!("answered before the data directory"),
+        Command::Bootstrap { command } => bootstrap::run(&context, command),
         Command::FollowFeed { url, client } => bridge::follow_feed(&context, &client, &url),
         Command::Bridges(client) => bridge::list(&context, &client),
     }
