@@ -44,6 +44,8 @@ pub(crate) struct Behaviour {
     pub(crate) ping: ping::Behaviour,
     pub(crate) kad: kad::Behaviour<MemoryStore>,
     pub(crate) gossipsub: Gossipsub,
+    /// Local discovery (`NetConfig::mdns`; off unless asked for).
+    pub(crate) mdns: libp2p::swarm::behaviour::toggle::Toggle<libp2p::mdns::tokio::Behaviour>,
     pub(crate) fetch: request_response::cbor::Behaviour<FetchRequest, FetchResponse>,
     pub(crate) names: request_response::cbor::Behaviour<NameRequest, NameResponse>,
 }
@@ -152,7 +154,17 @@ impl Behaviour {
                 .with_max_concurrent_streams(config.max_fetch_streams),
         );
 
+        let mdns = if config.mdns {
+            let mdns =
+                libp2p::mdns::tokio::Behaviour::new(libp2p::mdns::Config::default(), peer_id)
+                    .map_err(|e| NetError::Config(format!("mDNS: {e}")))?;
+            Some(mdns)
+        } else {
+            None
+        };
+
         Ok(Self {
+            mdns: mdns.into(),
             deny: allow_block_list::Behaviour::default(),
             ip_limits: crate::ip_limits::IpLimits::new(
                 config.max_connections_per_ip,

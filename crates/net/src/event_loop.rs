@@ -610,6 +610,26 @@ impl EventLoop {
                 debug!("refused a connection from denied peer {peer_id:?}");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(libp2p::mdns::Event::Discovered(found))) => {
+                // Peers on the local network: into the routing table, and dialled once.
+                for (peer, addr) in found {
+                    if peer == self.local_peer_id() {
+                        continue;
+                    }
+                    debug!("found {peer} at {addr} on the local network");
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer, addr.clone());
+                    let dial = DialOpts::peer_id(peer)
+                        .addresses(vec![addr])
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    if let Err(e) = self.swarm.dial(dial) {
+                        debug!("cannot dial {peer} found on the local network: {e}");
+                    }
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
                 peer,
                 result: Ok(rtt),

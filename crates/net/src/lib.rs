@@ -97,6 +97,9 @@ pub struct NetConfig {
     /// Whether loopback addresses escape [`NetConfig::max_connections_per_ip`] (local test
     /// networks run every peer on 127.0.0.1).
     pub ip_limit_exempts_loopback: bool,
+    /// Find peers on the local network with mDNS (the `home` profile): they are added to the
+    /// DHT's routing table and dialled.
+    pub mdns: bool,
     /// Most concurrent fetch streams per connection.
     pub max_fetch_streams: usize,
     /// Close connections idle (no open stream) this long.
@@ -124,6 +127,7 @@ impl Default for NetConfig {
             max_pending_incoming: 64,
             max_connections_per_ip: Some(MAX_CONNECTIONS_PER_IP),
             ip_limit_exempts_loopback: true,
+            mdns: false,
             max_fetch_streams: 64,
             idle_connection_timeout: Duration::from_secs(120),
             gossip_heartbeat: Duration::from_secs(1),

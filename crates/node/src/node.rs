@@ -283,6 +283,8 @@ impl Node {
             Profile::Home => {
                 net_config.kad_mode = None;
                 net_config.allow_private_addresses = true;
+                // Peers in the same home find each other without any bootstrap address.
+                net_config.mdns = true;
             }
             Profile::Server => net_config.kad_mode = Some(Mode::Server),
             Profile::Test => {
