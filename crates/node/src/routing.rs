@@ -20,9 +20,9 @@
 //!   [`UNKNOWN_DISTANCE_MS`].
 //! * `lag_s`: the host's own beacon (how far behind the heads it knows it is); 0 without one.
 //!
-//! Hosts are then tried in a random order weighted by score (Efraimidis–Spirakis sampling):
-//! the best host gets most requests, not all, so load spreads and the figures of the others
-//! stay fresh.
+//! Hosts are then tried in a random order weighted by the squared score (Efraimidis–Spirakis
+//! sampling): the best host gets most requests, not all, so load spreads and the figures of
+//! the others stay fresh.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -334,7 +334,7 @@ impl Node {
         }
     }
 
-    /// `peers` in the order to try them: a random order weighted by score, so the best host
+    /// `peers` in the order to try them: a random order weighted by the squared score, so the best host
     /// is first most of the time (duplicates are dropped, the first place kept).
     pub(crate) async fn rank_hosts(&self, mut peers: Vec<PeerId>) -> Vec<PeerId> {
         let mut seen = std::collections::HashSet::new();
@@ -343,12 +343,15 @@ impl Node {
             return peers;
         }
         let scores = self.score_hosts(&peers).await;
-        // Efraimidis–Spirakis: key = u^(1/w), largest first, draws a weighted order.
+        // Efraimidis–Spirakis: key = u^(1/w), largest first, draws a weighted order. The
+        // weight is the score squared: a host twice as good is asked four times as often, so
+        // a clearly worse host gets little traffic while equal hosts still share the load.
         let mut keyed: Vec<(f64, PeerId)> = scores
             .iter()
             .map(|s| {
                 let u: f64 = rand::random::<f64>().max(f64::MIN_POSITIVE);
-                (u.powf(1.0 / s.score.max(1e-12)), s.peer)
+                let weight = (s.score * s.score).max(1e-300);
+                (u.powf(1.0 / weight), s.peer)
             })
             .collect();
         keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
