@@ -61,6 +61,10 @@ fn read(store: &Store, author: &AuthorId) -> Result<Held, StoreError> {
     let head_ts = store.head(author)?.map(|head| head.ts);
     let mut entries = Vec::new();
     for entry in store.author_timeline(author, u64::MAX, ATOM_ENTRIES)? {
+        // Sealed entries are for their audience, not for a public feed.
+        if matches!(entry.body(), Body::Sealed(_)) {
+            continue;
+        }
         let (text, updated) = match store.edits(&entry.id())?.last() {
             Some(edit) if entry.body().text().is_some() => (
                 edit.body().text().map(str::to_owned),

@@ -445,6 +445,8 @@ fn read_author(store: &Store, author: &AuthorId) -> Result<AuthorHeld, StoreErro
     let feed = store.head(author)?.is_some();
     let mut entries = store.author_timeline(author, u64::MAX, AUTHOR_ENTRIES)?;
     hide_muted(store, &mut entries)?;
+    // Public pages show public entries: sealed ones are for their audience.
+    entries.retain(|entry| !matches!(entry.body(), kith_proto::Body::Sealed(_)));
     Ok(AuthorHeld {
         name: name.filter(|n| !n.trim().is_empty()),
         bio: bio.filter(|b| !b.trim().is_empty()),

@@ -103,6 +103,29 @@ async fn a_followers_only_post_is_read_by_followers_and_held_sealed_elsewhere() 
     .await;
     let id = sealed["id"].as_str().unwrap().to_owned();
     assert_readable(&sealed, "only for my followers", "followers");
+    // Public surfaces never carry it: the Atom feed and the permalink page.
+    let atom = alice
+        .http
+        .get(alice.url(&format!("/feeds/{}.atom", alice.did())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(atom.contains("<feed"), "{atom}");
+    assert!(!atom.contains(&id), "{atom}");
+    let page = alice
+        .http
+        .get(alice.url(&format!("/p/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<html"), "{page}");
+    assert!(!page.contains("only for my followers"), "{page}");
     assert_readable(
         &entry_on(&alice, &id).await,
         "only for my followers",
