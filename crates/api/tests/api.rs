@@ -389,7 +389,7 @@ async fn follow_list_and_unfollow() {
     let follows = server
         .expect(server.get("/api/v1/follows"), StatusCode::OK)
         .await;
-    assert_eq!(follows, json!({"following": []}));
+    assert_eq!(follows, json!({"following": [], "private": []}));
     let follow = server
         .expect(
             server
@@ -403,7 +403,7 @@ async fn follow_list_and_unfollow() {
     let follows = server
         .expect(server.get("/api/v1/follows"), StatusCode::OK)
         .await;
-    assert_eq!(follows, json!({"following": [other]}));
+    assert_eq!(follows, json!({"following": [other], "private": []}));
     // Following again changes nothing and answers with the same entry.
     let again = server
         .expect(
@@ -438,7 +438,7 @@ async fn follow_list_and_unfollow() {
     let follows = server
         .expect(server.get("/api/v1/follows"), StatusCode::OK)
         .await;
-    assert_eq!(follows, json!({"following": []}));
+    assert_eq!(follows, json!({"following": [], "private": []}));
     server
         .expect_error(
             server
