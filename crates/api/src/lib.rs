@@ -80,6 +80,17 @@ pub const MIN_TOKEN_BYTES: usize = 16;
 /// The `Content-Type` of `GET /metrics`: the OpenMetrics text format, which Prometheus reads.
 pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// Refuses a token shorter than [`MIN_TOKEN_BYTES`].
+fn check_token(token: &str) -> io::Result<()> {
+    if token.len() < MIN_TOKEN_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("the API token must be at least {MIN_TOKEN_BYTES} bytes long"),
+        ));
+    }
+    Ok(())
+}
+
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting, ends the
 /// event streams, waits for requests in progress, and returns. The node is not shut down:
 /// that is the caller's next step.
@@ -92,12 +103,7 @@ pub async fn serve(
     token: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    if token.len() < MIN_TOKEN_BYTES {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("the API token must be at least {MIN_TOKEN_BYTES} bytes long"),
-        ));
-    }
+    check_token(&token)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let hub = Arc::new(events::Hub::new());
     let hub_task = tokio::spawn(events::run_hub(
@@ -129,12 +135,7 @@ pub async fn serve_metrics(
     token: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    if token.len() < MIN_TOKEN_BYTES {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("the API token must be at least {MIN_TOKEN_BYTES} bytes long"),
-        ));
-    }
+    check_token(&token)?;
     let (_stop_tx, stop_rx) = watch::channel(false);
     let state = routes::AppState::new(node, token, Arc::new(events::Hub::new()), stop_rx);
     axum::serve(listener, routes::metrics_router(state))

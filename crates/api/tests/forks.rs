@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kith_node::{Node, NodeConfig, Profile};
 use kith_proto::chain::ForkProof;
@@ -15,15 +15,7 @@ use kith_proto::{Body, Draft, Keypair, sign_entry};
 use kith_store::{Store, StoreConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{DEADLINE, Server};
-
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use support::{Server, wait_for};
 
 /// The forker's key: the test signs with it too.
 const FORKER_SEED: [u8; 32] = [9; 32];

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 mod support;
 
-use support::{DEADLINE, Server, TOKEN};
+use support::{DEADLINE, Server, TOKEN, wait_for};
 
 /// A gateway served over a node, and a client without any token or cookie.
 struct Gateway {
@@ -78,15 +78,6 @@ fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} header"))
         .to_str()
         .unwrap()
-}
-
-/// Waits until `check` holds, failing after [`DEADLINE`].
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

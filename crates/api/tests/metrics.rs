@@ -7,12 +7,11 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
 
 use kith_proto::AuthorId;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{DEADLINE, Server};
+use support::{Server, wait_for};
 
 /// One sample: metric name, labels, value.
 #[derive(Debug, Clone)]
@@ -233,14 +232,6 @@ async fn scrape(server: &Server) -> Exposition {
         "{content_type}"
     );
     parse(&response.text().await.unwrap())
-}
-
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,15 +13,7 @@ use std::time::{Duration, Instant};
 use kith_proto::{AuthorId, ContentId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{DEADLINE, Server};
-
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use support::{DEADLINE, Server, wait_for};
 
 /// The entry `id` as `server` shows it (200), once it holds it.
 async fn entry_on(server: &Server, id: &str) -> Value {
@@ -68,6 +60,17 @@ async fn wait_follower(author: &Server, follower: &Server) {
     let them = AuthorId::parse_did(&follower.did()).unwrap();
     wait_for("the follow to reach the author", || async {
         author.node.store().followers(&me).unwrap().contains(&them)
+    })
+    .await;
+}
+
+/// Has `reader` fetch `author`'s feed (without following) until it holds the entry `id`.
+async fn fetch_until_held(reader: &Server, author: &Server, id: &str) {
+    let author = author.node.author();
+    let id = ContentId::parse(id).unwrap();
+    wait_for("the reader to fetch the author's feed", || async {
+        reader.node.fetch_feed(author).await.unwrap();
+        reader.node.store().entry(&id).unwrap().is_some()
     })
     .await;
 }
@@ -151,17 +154,7 @@ async fn a_followers_only_post_is_read_by_followers_and_held_sealed_elsewhere() 
 
     // Carol fetches Alice's feed without following: she holds the same bytes and cannot
     // read them; the API says so without an error.
-    let author = alice.node.author();
-    wait_for("Carol to fetch Alice's feed", || async {
-        carol.node.fetch_feed(author).await.unwrap();
-        carol
-            .node
-            .store()
-            .entry(&ContentId::parse(&id).unwrap())
-            .unwrap()
-            .is_some()
-    })
-    .await;
+    fetch_until_held(&carol, &alice, &id).await;
     let on_carol = entry_on(&carol, &id).await;
     assert_unreadable(&on_carol);
     let held = carol
@@ -351,17 +344,7 @@ async fn a_direct_message_reaches_someone_who_follows_nobody() {
     let dms = alice.expect(alice.get("/api/v1/dms"), StatusCode::OK).await;
     assert_eq!(dms["messages"][0]["id"], id.as_str());
     // A peer holding Alice's feed holds the message sealed.
-    let author = alice.node.author();
-    wait_for("Carol to fetch Alice's feed", || async {
-        carol.node.fetch_feed(author).await.unwrap();
-        carol
-            .node
-            .store()
-            .entry(&ContentId::parse(&id).unwrap())
-            .unwrap()
-            .is_some()
-    })
-    .await;
+    fetch_until_held(&carol, &alice, &id).await;
     assert_unreadable(&entry_on(&carol, &id).await);
     let carol_dms = carol.expect(carol.get("/api/v1/dms"), StatusCode::OK).await;
     assert_eq!(carol_dms["messages"], json!([]));
@@ -421,18 +404,8 @@ async fn a_private_follow_works_like_a_follow_and_names_nobody() {
 
     // A peer holding Alice's feed sees a sealed entry, and no follow naming Bob; Bob's peer
     // was not told.
-    let author = alice.node.author();
     let follow_id = followed["id"].as_str().unwrap().to_owned();
-    wait_for("Carol to fetch Alice's feed", || async {
-        carol.node.fetch_feed(author).await.unwrap();
-        carol
-            .node
-            .store()
-            .entry(&ContentId::parse(&follow_id).unwrap())
-            .unwrap()
-            .is_some()
-    })
-    .await;
+    fetch_until_held(&carol, &alice, &follow_id).await;
     let feed = carol
         .expect(
             carol.get(&format!("/api/v1/feeds/{}?all=true", alice.did())),

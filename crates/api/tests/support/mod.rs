@@ -19,6 +19,18 @@ pub(crate) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 /// How long any awaited condition may take.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
 
+/// Waits until `check` holds, polling every 50 ms; fails the test after [`DEADLINE`].
+pub(crate) async fn wait_for<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A node and the API serving it.
 pub(crate) struct Server {
     /// The base URL of the API.
