@@ -363,3 +363,97 @@ async fn forged_fetch_responses_store_nothing() {
         );
     }
 }
+
+/// A second adversary identity (another peer id: its own request budget).
+async fn adversary_with(seed: u8) -> (NetHandle, mpsc::Receiver<NetEvent>) {
+    use kith_net::libp2p::kad::Mode;
+    let config = NetConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        kad_mode: Some(Mode::Client),
+        ..NetConfig::default()
+    };
+    kith_net::start(
+        identity::Keypair::ed25519_from_bytes([seed; 32]).unwrap(),
+        config,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_forged_name_claims_store_nothing_and_are_throttled() {
+    use futures::StreamExt;
+    use kith_net::{NameRequest, NameResponse};
+    use kith_proto::names::NameClaim;
+
+    let (replica, replica_store) = node(40, vec![]).await;
+    let replica_addr = replica.listen_addrs().await.unwrap().remove(0);
+    let replica_peer: kith_net::libp2p::PeerId = replica.peer_id().parse().unwrap();
+    let (m, _m_events) = adversary_with(41).await;
+    m.dial(replica_addr.parse().unwrap()).await.unwrap();
+
+    // One valid claim, altered in 10,000 different ways (each byte, each xor value): every
+    // one fails to decode or to verify.
+    let mallory = Keypair::from_seed(&[42; 32]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let genuine = NameClaim::sign(&mallory, "mallory", now).unwrap();
+    let bytes = genuine.encode().to_vec();
+    let forged: Vec<Vec<u8>> = (0..FLOOD)
+        .map(|i| {
+            let mut altered = bytes.clone();
+            altered[i % bytes.len()] ^= ((i / bytes.len()) % 255 + 1) as u8;
+            altered
+        })
+        .collect();
+    let answers: Vec<_> = futures::stream::iter(
+        forged
+            .into_iter()
+            .map(|claim| m.name_request(replica_peer, NameRequest::Claim { claim })),
+    )
+    .buffer_unordered(32)
+    .collect()
+    .await;
+    let accepted = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(NameResponse::Accepted)))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(NameResponse::Refused { .. })))
+        .count();
+    let throttled = answers.iter().filter(|a| a.is_err()).count();
+    assert_eq!(accepted, 0, "a forged claim was accepted");
+    assert!(refused > 0, "some forgeries were checked and refused");
+    assert!(throttled > 0, "the flood was cut at the peer's rate");
+    assert_eq!(refused + throttled, FLOOD);
+    assert!(replica_store.name_claim("mallory").unwrap().is_none());
+    assert!(
+        replica
+            .metrics_text()
+            .contains("kith_requests_throttled_total{protocol=\"names\"} ")
+    );
+
+    // Another peer's genuine claim is still taken at once.
+    let (honest, _honest_events) = adversary_with(43).await;
+    honest.dial(replica_addr.parse().unwrap()).await.unwrap();
+    let answer = honest
+        .name_request(
+            replica_peer,
+            NameRequest::Claim {
+                claim: bytes.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer, NameResponse::Accepted);
+    assert_eq!(
+        replica_store
+            .name_claim("mallory")
+            .unwrap()
+            .map(|c| c.owner()),
+        Some(mallory.author())
+    );
+}
