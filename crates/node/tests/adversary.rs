@@ -47,8 +47,9 @@ async fn node_with(seed: u8, bootstrap: Vec<String>, profile: Profile) -> (Node,
     (node, store)
 }
 
-/// The adversary. A `hidden` one stays out of the DHT (client mode, no routing table), so
-/// it talks only to the peers it dials.
+/// The adversary. A `hidden` one is a DHT client and keeps private addresses out of its
+/// routing table: no one finds it through the DHT, though its own queries may still dial
+/// the peers they learn of.
 async fn adversary(bootstrap: Vec<String>, hidden: bool) -> (NetHandle, mpsc::Receiver<NetEvent>) {
     use kith_net::libp2p::kad::Mode;
     let config = NetConfig {
@@ -156,8 +157,10 @@ async fn forged_gossip_is_rejected_counted_and_reaches_no_one_else() {
     let a_addr = a.listen_addrs().await.unwrap().remove(0);
     let (c, c_store) = node(22, vec![a_addr.clone()]).await;
     // M stays out of the DHT and talks to A only: whatever C gets of B's topic came
-    // through A.
+    // through A. M's own DHT queries would still learn C from A and dial it, so C denies M
+    // (as a user would deny a peer that floods) before M joins.
     let (m, _m_events) = adversary(vec![], true).await;
+    c.deny_peers(&[m.peer_id().to_string()]).await.unwrap();
     m.dial(a_addr.parse().unwrap()).await.unwrap();
     a.follow(b.author()).await.unwrap();
     c.follow(b.author()).await.unwrap();
