@@ -173,6 +173,10 @@ pub(crate) struct NetworkConfig {
     pub(crate) listen: Option<Vec<String>>,
     /// Peers to contact first.
     pub(crate) bootstrap: Vec<String>,
+    /// Addresses others reach this peer at that it cannot see itself (a forwarded port).
+    pub(crate) external: Vec<String>,
+    /// Relay for peers behind NATs. Default: the profile's (on for `server` only).
+    pub(crate) relay: Option<bool>,
 }
 
 /// `[store]`: the subset of [`kith_store::StoreConfig`] a person may want to tune.

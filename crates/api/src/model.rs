@@ -554,6 +554,10 @@ pub struct Peer {
     /// with this node's measurements where it has them. Higher is better.
     #[serde(default)]
     pub score: Option<f64>,
+    /// Whether every connection to the peer goes through a relay: no direct connection yet
+    /// (hole punching may still make one). Absent from older daemons: read as false.
+    #[serde(default)]
+    pub relayed: bool,
 }
 
 /// `GET /api/v1/peers`.
@@ -601,8 +605,53 @@ pub struct Status {
     /// deny list: read as 0).
     #[serde(default)]
     pub denied_connections: u64,
+    /// Whether other peers can reach this node, and how (absent from older daemons: read
+    /// as unknown).
+    #[serde(default)]
+    pub reachability: Reachability,
     /// The version of the daemon.
     pub version: String,
+}
+
+/// How other peers reach this node (`status.reachability`; docs/PROTOCOL.md, "NAT
+/// traversal").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reachability {
+    /// `public` (a peer dialled one of our addresses back), `private` (dial-backs failed:
+    /// behind a NAT or firewall, reached through relays) or `unknown` (no verdict yet).
+    pub status: String,
+    /// Our direct addresses that peers dialled back.
+    pub external_addrs: Vec<String>,
+    /// Our addresses through relays holding a reservation for us.
+    pub relay_addrs: Vec<String>,
+    /// Whether this node answers DHT queries (only public nodes do, unless configured).
+    pub dht_server: bool,
+    /// Whether this node relays for others (the `server` profile).
+    pub relay_server: bool,
+    /// Dial-backs of our addresses that worked, since start.
+    pub probes_ok: u64,
+    /// Dial-backs of our addresses that failed, since start.
+    pub probes_failed: u64,
+    /// Relayed connections turned direct by hole punching, since start.
+    pub hole_punches: u64,
+    /// Hole punching attempts that failed (the connection stayed relayed), since start.
+    pub hole_punch_failures: u64,
+}
+
+impl Default for Reachability {
+    fn default() -> Self {
+        Self {
+            status: "unknown".into(),
+            external_addrs: Vec::new(),
+            relay_addrs: Vec::new(),
+            dht_server: false,
+            relay_server: false,
+            probes_ok: 0,
+            probes_failed: 0,
+            hole_punches: 0,
+            hole_punch_failures: 0,
+        }
+    }
 }
 
 /// `GET`, `POST` and `DELETE /api/v1/denied-peers` (and `DELETE

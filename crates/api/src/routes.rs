@@ -28,8 +28,8 @@ use crate::model::{
     AuthorList, AuthorRef, BlobObject, DeniedPeers, DenyPeers, EntryObject, FeedPage, Following,
     ForkObject, HeadObject, Health, History, HomePage, Identity, NameObject, NameReleased, NewEdit,
     NewFollow, NewName, NewPost, NewProfile, NewReaction, NewRepost, NewTag, NotificationObject,
-    Notifications, Peer, Peers, ProfileObject, PublicSettings, ReactionObject, Status, Tags,
-    Thread, TimelinePage,
+    Notifications, Peer, Peers, ProfileObject, PublicSettings, Reachability, ReactionObject,
+    Status, Tags, Thread, TimelinePage,
 };
 use crate::openapi::{BODY_TOO_LARGE, NOT_JSON, SERVER_ERROR, UNAUTHORIZED, UNAVAILABLE};
 use crate::{EVENT_KEEP_ALIVE, MAX_BODY_BYTES, VERSION};
@@ -2431,6 +2431,7 @@ async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
                     measured_response_ms: host.filter(|h| h.measured).map(|h| h.response_ms),
                     measured_error_rate: host.filter(|h| h.measured).map(|h| h.error_rate),
                     score: host.map(|h| h.score),
+                    relayed: peer.relayed,
                 }
             })
             .collect(),
@@ -2675,8 +2676,23 @@ async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError>
         syncing: status.syncing as u64,
         denied_peers: count(status.denied_peers),
         denied_connections: status.denied_connections,
+        reachability: reachability(&status.reachability),
         version: VERSION.to_owned(),
     }))
+}
+
+fn reachability(r: &kith_node::Reachability) -> Reachability {
+    Reachability {
+        status: r.status.as_str().to_owned(),
+        external_addrs: r.external_addrs.iter().map(ToString::to_string).collect(),
+        relay_addrs: r.relay_addrs.iter().map(ToString::to_string).collect(),
+        dht_server: r.dht_server,
+        relay_server: r.relay_server,
+        probes_ok: r.probes_ok,
+        probes_failed: r.probes_failed,
+        hole_punches: r.hole_punches,
+        hole_punch_failures: r.hole_punch_failures,
+    }
 }
 
 /// A count as a JSON integer, whatever integer type the node reports it in.

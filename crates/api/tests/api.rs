@@ -138,6 +138,16 @@ async fn a_post_is_stored_and_read_back_everywhere() {
     assert_eq!(status["pending"], 0);
     assert!(status["revision"].as_u64().unwrap() >= 3);
     assert!(status["uptime_s"].is_u64());
+    // A lone test peer: no one has dialled it back, it relays for no one, and its DHT mode is
+    // fixed to server by the test profile.
+    assert_eq!(
+        status["reachability"],
+        json!({
+            "status": "unknown", "external_addrs": [], "relay_addrs": [], "dht_server": true,
+            "relay_server": false, "probes_ok": 0, "probes_failed": 0, "hole_punches": 0,
+            "hole_punch_failures": 0
+        })
+    );
     let peers = server
         .expect(server.get("/api/v1/peers"), StatusCode::OK)
         .await;
@@ -1480,6 +1490,7 @@ async fn peers_show_their_beacons_and_scores() {
         .as_millis() as u64;
     assert!(now.abs_diff(heartbeat) < 60_000, "{shown}");
     assert!(shown["score"].as_f64().unwrap() > 0.0, "{shown}");
+    assert_eq!(shown["relayed"], false, "a direct connection: {shown}");
     for field in ["error_rate", "lag_s"] {
         assert!(shown[field].is_number(), "{field}: {shown}");
     }

@@ -11,7 +11,8 @@ use libp2p::identity::Keypair;
 use libp2p::kad::{self, store::MemoryStore, store::MemoryStoreConfig};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{connection_limits, identify, ping};
+use libp2p::swarm::behaviour::toggle::Toggle;
+use libp2p::{autonat, connection_limits, dcutr, identify, ping, relay};
 
 use crate::protocol::{
     FETCH_PROTOCOL, FetchRequest, FetchResponse, IDENTIFY_PROTOCOL_VERSION, KAD_PROTOCOL,
@@ -42,6 +43,18 @@ pub(crate) struct Behaviour {
     pub(crate) limits: connection_limits::Behaviour,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
+    /// Circuit relay v2, client side: dials through relays, and reservations on relays
+    /// while this peer cannot be reached directly (`event_loop`, reachability).
+    pub(crate) relay_client: relay::client::Behaviour,
+    /// Circuit relay v2, server side (`NetConfig::relay_server`; public peers only).
+    pub(crate) relay: Toggle<relay::Behaviour>,
+    /// Hole punching: turns a relayed connection into a direct one where the NATs allow.
+    pub(crate) dcutr: dcutr::Behaviour,
+    /// AutoNAT v2, client side: asks peers to dial our address candidates back, and
+    /// confirms those that answered as external addresses.
+    pub(crate) autonat: autonat::v2::client::Behaviour,
+    /// AutoNAT v2, server side (`NetConfig::autonat_server`).
+    pub(crate) autonat_server: Toggle<autonat::v2::server::Behaviour>,
     pub(crate) kad: kad::Behaviour<MemoryStore>,
     pub(crate) gossipsub: Gossipsub,
     /// Local discovery (`NetConfig::mdns`; off unless asked for).
@@ -50,11 +63,40 @@ pub(crate) struct Behaviour {
     pub(crate) names: request_response::cbor::Behaviour<NameRequest, NameResponse>,
 }
 
+/// The limits of this peer's relay service. Circuits are for finding each other and for
+/// light traffic (new entries, a short catch-up) until hole punching gives a direct
+/// connection; a circuit that reaches either limit is closed, and the two peers open a new
+/// one if they still need it.
+pub fn relay_config() -> relay::Config {
+    relay::Config {
+        max_reservations: RELAY_MAX_RESERVATIONS,
+        max_reservations_per_peer: 2,
+        reservation_duration: Duration::from_secs(3600),
+        max_circuits: RELAY_MAX_CIRCUITS,
+        max_circuits_per_peer: 4,
+        max_circuit_duration: RELAY_MAX_CIRCUIT_DURATION,
+        max_circuit_bytes: RELAY_MAX_CIRCUIT_BYTES,
+        // libp2p's rate limits: per peer, 30 reservations and 30 circuits an hour at most one
+        // every 2 minutes; per IP, 60 an hour at most one a minute.
+        ..relay::Config::default()
+    }
+}
+
+/// Most peers holding a reservation on this relay at once.
+pub const RELAY_MAX_RESERVATIONS: usize = 128;
+/// Most circuits through this relay at once.
+pub const RELAY_MAX_CIRCUITS: usize = 64;
+/// Longest life of one circuit.
+pub const RELAY_MAX_CIRCUIT_DURATION: Duration = Duration::from_secs(10 * 60);
+/// Most bytes relayed over one circuit, both ways together.
+pub const RELAY_MAX_CIRCUIT_BYTES: u64 = 1 << 20;
+
 impl Behaviour {
     pub(crate) fn new(
         key: &Keypair,
         config: &NetConfig,
         ingress: std::sync::Arc<crate::IngressStats>,
+        relay_client: relay::client::Behaviour,
     ) -> Result<Self, NetError> {
         let peer_id = key.public().to_peer_id();
 
@@ -88,7 +130,9 @@ impl Behaviour {
             },
         );
         let mut kad = kad::Behaviour::with_config(peer_id, store, kad_config);
-        kad.set_mode(config.kad_mode);
+        // Automatic mode starts as a client; `nat` makes it a server once AutoNAT proves
+        // others can dial us.
+        kad.set_mode(Some(config.kad_mode.unwrap_or(kad::Mode::Client)));
 
         let gossip_config = gossipsub::ConfigBuilder::default()
             // Any peer may relay an author's entries (they carry the author's signature), so
@@ -174,6 +218,24 @@ impl Behaviour {
             limits: connection_limits::Behaviour::new(limits),
             identify,
             ping: ping::Behaviour::default(),
+            relay_client,
+            relay: config
+                .relay_server
+                .then(|| {
+                    let mut relay = relay::Behaviour::new(peer_id, relay_config());
+                    // Offered from the start: a relay server is a public peer by configuration
+                    // (libp2p would wait for a confirmed external address).
+                    relay.set_status(Some(relay::Status::Enable));
+                    relay
+                })
+                .into(),
+            dcutr: dcutr::Behaviour::new(peer_id),
+            // Candidates are probed every 5 s, one server each; a failed one is not retried.
+            autonat: autonat::v2::client::Behaviour::default(),
+            autonat_server: config
+                .autonat_server
+                .then(autonat::v2::server::Behaviour::default)
+                .into(),
             kad,
             gossipsub,
             fetch,

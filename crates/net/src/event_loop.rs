@@ -20,7 +20,9 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionDenied, DialError, ListenError, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, identify, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, SwarmBuilder, autonat, dcutr, identify, noise, ping, tcp, yamux,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -131,6 +133,10 @@ struct EventLoop {
     inbound_per_peer: HashMap<PeerId, usize>,
     /// What the limits refused (shared with the handles).
     ingress_stats: Arc<IngressStats>,
+    /// Reachability, relay reservations, the automatic DHT mode.
+    nat: crate::nat::Nat,
+    /// Whether we relay for others (`NetConfig::relay_server`).
+    relay_server: bool,
 }
 
 /// Records a swarm event, and the protocol event inside it, in libp2p's metrics.
@@ -143,6 +149,8 @@ fn record(metrics: &libp2p::metrics::Metrics, event: &SwarmEvent<BehaviourEvent>
             BehaviourEvent::Gossipsub(event) => metrics.record(event),
             BehaviourEvent::Identify(event) => metrics.record(event),
             BehaviourEvent::Ping(event) => metrics.record(event),
+            BehaviourEvent::Relay(event) => metrics.record(event),
+            BehaviourEvent::Dcutr(event) => metrics.record(event),
             _ => {}
         }
     }
@@ -160,7 +168,6 @@ pub(crate) async fn start(
 ) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     let peer_id = key.public().to_peer_id();
     let ingress = Arc::new(IngressStats::default());
-    let behaviour = Behaviour::new(&key, &config, Arc::clone(&ingress))?;
     let mut swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
@@ -169,7 +176,12 @@ pub(crate) async fn start(
             yamux::Config::default,
         )
         .map_err(|e| NetError::Config(format!("transport: {e}")))?
-        .with_behaviour(move |_| behaviour)
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Config(format!("relay transport: {e}")))?
+        .with_behaviour(|key, relay_client| {
+            Behaviour::new(key, &config, Arc::clone(&ingress), relay_client)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
         .map_err(|e| NetError::Config(format!("behaviour: {e}")))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_connection_timeout))
         .build();
@@ -215,7 +227,16 @@ pub(crate) async fn start(
         name_rates: TokenBuckets::new(NAME_RATE_BURST, NAME_RATE_REFILL, MAX_RATE_PEERS),
         inbound_per_peer: HashMap::new(),
         ingress_stats: Arc::clone(&ingress),
+        nat: crate::nat::Nat::new(
+            config.kad_mode,
+            config.relay_server,
+            config.max_relay_reservations,
+        ),
+        relay_server: config.relay_server,
     };
+    for addr in &config.external_addrs {
+        event_loop.swarm.add_external_address(addr.clone());
+    }
     // Every node hears every node's status beacon; forged beacons cost their forwarder.
     let beacon_topic = gossipsub::IdentTopic::new(BEACON_TOPIC);
     let gossipsub = &mut event_loop.swarm.behaviour_mut().gossipsub;
@@ -289,9 +310,20 @@ pub(crate) async fn start(
 
 impl EventLoop {
     async fn run(mut self) {
+        let mut relay_check = tokio::time::interval(crate::nat::RELAY_CHECK_INTERVAL);
+        relay_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                _ = relay_check.tick() => {
+                    let listening = self.listen_addrs.iter().any(|a| !crate::is_relayed(a));
+                    self.nat.maintain_relays(&mut self.swarm, listening);
+                    if self.nat.take_addresses_changed() {
+                        // Coalesced to one per check: a reservation and a dial-back landing
+                        // together are one re-announcement.
+                        let _ = self.events.try_send(NetEvent::AddressesChanged);
+                    }
+                }
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown(reply)) => {
                         let _ = reply.send(());
@@ -351,6 +383,10 @@ impl EventLoop {
                     e => NetError::Dial(format!("{addr}: {e}")),
                 });
                 let _ = reply.send(result);
+            }
+            Command::Reachability(reply) => {
+                let dht_server = self.swarm.behaviour().kad.mode() == kad::Mode::Server;
+                let _ = reply.send(self.nat.report(dht_server));
             }
             Command::Peers(reply) => {
                 let peers = self
@@ -532,10 +568,53 @@ impl EventLoop {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!("listening on {}", self.with_p2p(&address));
+                // A relay server is public by configuration: its (global) listen addresses
+                // are where others reach it, and what its reservations hand out. Behind a
+                // 1:1 NAT they are not; `NetConfig::external_addrs` and AutoNAT cover that.
+                if self.relay_server
+                    && !crate::is_relayed(&address)
+                    && (self.allow_private || is_global(&address))
+                {
+                    self.swarm.add_external_address(address.clone());
+                }
                 self.listen_addrs.push(address);
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 self.listen_addrs.retain(|a| a != &address);
+            }
+            SwarmEvent::ListenerClosed { listener_id, .. } => {
+                self.nat.on_listener_closed(listener_id);
+            }
+            SwarmEvent::ExternalAddrConfirmed { address } => {
+                self.nat
+                    .on_external_addr_confirmed(&mut self.swarm, address);
+            }
+            SwarmEvent::ExternalAddrExpired { address } => {
+                self.nat.on_external_addr_expired(&mut self.swarm, &address);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(autonat::v2::client::Event {
+                tested_addr,
+                server,
+                result,
+                ..
+            })) => {
+                self.nat
+                    .on_probe(&mut self.swarm, &tested_addr, server, result.is_ok());
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            })) => {
+                self.nat.on_hole_punch(
+                    remote_peer_id,
+                    result.map(|_| ()).map_err(|e| e.to_string()),
+                );
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(event)) => {
+                debug!("relay client: {event:?}");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
+                debug!("relay: {event:?}");
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -564,6 +643,7 @@ impl EventLoop {
                 ..
             } => {
                 if num_established == 0 {
+                    self.nat.on_disconnected(&peer_id);
                     self.connected.remove(&peer_id);
                     self.dialable.remove(&peer_id);
                     self.rtts.remove(&peer_id);
@@ -584,11 +664,28 @@ impl EventLoop {
                 for addr in info.listen_addrs {
                     if self.allow_private || is_global(&addr) {
                         self.remember_dialable(peer_id, addr.clone());
-                        if dht_server {
+                        // A relayed address is no place to send DHT queries.
+                        if dht_server && !crate::is_relayed(&addr) {
                             self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                         }
                     }
                 }
+                let offers_relay = info.protocols.contains(&crate::nat::RELAY_HOP_PROTOCOL);
+                // We reserve on a relay at the address we reach it by.
+                let direct = self
+                    .connected
+                    .get(&peer_id)
+                    .into_iter()
+                    .flatten()
+                    .chain(self.dialable.get(&peer_id).into_iter().flatten())
+                    .filter(|addr| {
+                        self.dialable
+                            .get(&peer_id)
+                            .is_some_and(|known| known.contains(addr))
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>();
+                self.nat.on_identify(peer_id, offers_relay, direct);
             }
             SwarmEvent::OutgoingConnectionError {
                 peer_id,

@@ -77,6 +77,11 @@ impl NetworkBehaviour for IpLimits {
         _local_addr: &Multiaddr,
         remote_addr: &Multiaddr,
     ) -> Result<(), ConnectionDenied> {
+        // A relayed connection's address is the relay's, shared by everyone it relays for;
+        // the relay bounds its circuits itself.
+        if crate::is_relayed(remote_addr) {
+            return Ok(());
+        }
         let Some(ip) = ip_of(remote_addr) else {
             return Ok(());
         };

@@ -21,6 +21,7 @@
 mod behaviour;
 mod event_loop;
 mod ip_limits;
+mod nat;
 pub mod protocol;
 pub mod rate;
 pub mod scoring;
@@ -33,13 +34,18 @@ use kith_proto::{AuthorId, FeedHead};
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, MessageId};
 use libp2p::identity::Keypair;
 use libp2p::kad::{Mode, RecordKey};
+use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
 pub use behaviour::NAME_REQUEST_TIMEOUT;
-pub use behaviour::{MAX_DHT_RECORDS, MAX_PROVIDED_FEEDS};
+pub use behaviour::{
+    MAX_DHT_RECORDS, MAX_PROVIDED_FEEDS, RELAY_MAX_CIRCUIT_BYTES, RELAY_MAX_CIRCUIT_DURATION,
+    RELAY_MAX_CIRCUITS, RELAY_MAX_RESERVATIONS, relay_config,
+};
 pub use event_loop::KNOWN_PEER_TTL;
 pub use libp2p;
+pub use nat::{RELAY_CHECK_INTERVAL, RELAY_RETRY, UNKNOWN_GRACE};
 pub use protocol::{FetchRequest, FetchResponse, NameRequest, NameResponse, Topic};
 
 /// Capacity of the command channel into the swarm task.
@@ -81,7 +87,8 @@ pub struct NetConfig {
     /// Peers to join through; each address must end in `/p2p/<peer id>`.
     pub bootstrap: Vec<Multiaddr>,
     /// Kademlia mode: `Some(Server)` answers DHT queries, `Some(Client)` only asks, `None`
-    /// switches to server once an external address is confirmed.
+    /// is a client until AutoNAT confirms a direct address others can dial, then a server
+    /// (relayed addresses do not count).
     pub kad_mode: Option<Mode>,
     /// Accept loopback and private addresses from identify into the DHT (tests and LANs).
     pub allow_private_addresses: bool,
@@ -113,6 +120,17 @@ pub struct NetConfig {
     /// How long a peer's beacon is kept after it arrived (and how old a beacon may be on
     /// arrival); a few of the publishers' intervals.
     pub beacon_ttl: Duration,
+    /// Offer circuit relay v2 to other peers (public peers: the `server` profile), within
+    /// [`relay_config`]'s limits.
+    pub relay_server: bool,
+    /// Addresses others reach this peer at that it cannot see itself (a port forwarded on
+    /// the router, a VPS behind a 1:1 NAT): announced as they are, without AutoNAT.
+    pub external_addrs: Vec<Multiaddr>,
+    /// Answer other peers' AutoNAT v2 dial-back requests.
+    pub autonat_server: bool,
+    /// Most relays this peer keeps a reservation on while it cannot be reached directly;
+    /// 0: never reserve.
+    pub max_relay_reservations: usize,
 }
 
 impl Default for NetConfig {
@@ -134,6 +152,10 @@ impl Default for NetConfig {
             fetch_timeout: Duration::from_secs(30),
             query_timeout: Duration::from_secs(30),
             beacon_ttl: Duration::from_secs(15 * 60),
+            relay_server: false,
+            external_addrs: Vec::new(),
+            autonat_server: true,
+            max_relay_reservations: 2,
         }
     }
 }
@@ -223,6 +245,10 @@ pub enum NetEvent {
     PeerConnected(PeerId),
     /// The last connection to a peer closed.
     PeerDisconnected(PeerId),
+    /// The addresses at which others can reach this peer changed (an address confirmed by
+    /// AutoNAT, a relay reservation accepted or lost): provider records announced before
+    /// carry the old ones, so announce again what others must find us by.
+    AddressesChanged,
 }
 
 /// A connected peer.
@@ -234,10 +260,69 @@ pub struct PeerInfo {
     pub addrs: Vec<Multiaddr>,
 }
 
+impl PeerInfo {
+    /// Whether every connection to the peer goes through a relay.
+    pub fn is_relayed(&self) -> bool {
+        !self.addrs.is_empty() && self.addrs.iter().all(is_relayed)
+    }
+}
+
+/// Whether an address goes through a relay (`…/p2p-circuit…`).
+pub fn is_relayed(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| p == Protocol::P2pCircuit)
+}
+
+/// Whether others can dial this peer, as far as it knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReachabilityStatus {
+    /// No AutoNAT verdict yet.
+    Unknown,
+    /// A peer dialled one of our addresses back (AutoNAT v2).
+    Public,
+    /// Dial-backs failed and none succeeded: we are behind a NAT or a firewall, and are
+    /// reached through relays.
+    Private,
+}
+
+impl ReachabilityStatus {
+    /// `unknown`, `public` or `private` (the API's and the CLI's word).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReachabilityStatus::Unknown => "unknown",
+            ReachabilityStatus::Public => "public",
+            ReachabilityStatus::Private => "private",
+        }
+    }
+}
+
+/// What this peer knows of its own reachability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reachability {
+    /// The verdict.
+    pub status: ReachabilityStatus,
+    /// Our direct addresses that other peers dialled back (AutoNAT v2).
+    pub external_addrs: Vec<Multiaddr>,
+    /// Our addresses through relays that hold a reservation for us.
+    pub relay_addrs: Vec<Multiaddr>,
+    /// AutoNAT dial-backs of our addresses that succeeded.
+    pub probes_ok: u64,
+    /// AutoNAT dial-backs of our addresses that failed.
+    pub probes_failed: u64,
+    /// Relayed connections that hole punching turned into direct ones.
+    pub hole_punches: u64,
+    /// Hole punching attempts that failed (the connection stays relayed).
+    pub hole_punch_failures: u64,
+    /// Whether this peer answers DHT queries (Kademlia server mode).
+    pub dht_server: bool,
+    /// Whether this peer relays for others.
+    pub relay_server: bool,
+}
+
 pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
     Peers(oneshot::Sender<Vec<PeerInfo>>),
+    Reachability(oneshot::Sender<Reachability>),
     Subscribe(IdentTopic, oneshot::Sender<Result<(), NetError>>),
     Unsubscribe(IdentTopic),
     Publish(IdentTopic, Vec<u8>, oneshot::Sender<Result<bool, NetError>>),
@@ -387,6 +472,11 @@ impl NetHandle {
     /// Connected peers.
     pub async fn peers(&self) -> Result<Vec<PeerInfo>, NetError> {
         self.ask(Command::Peers).await
+    }
+
+    /// Whether others can reach this peer, and how.
+    pub async fn reachability(&self) -> Result<Reachability, NetError> {
+        self.ask(Command::Reachability).await
     }
 
     /// Subscribes to `author`'s feed topic.

@@ -43,7 +43,7 @@ pub use bridge::{
 };
 pub use error::NodeError;
 pub use kith_feeds::PollConfig;
-pub use kith_net::MAX_DENIED_PEERS;
+pub use kith_net::{MAX_DENIED_PEERS, Reachability, ReachabilityStatus};
 pub use metrics::MAX_LAG_SERIES;
 pub use names::{ClaimedName, NameQuorum};
 pub use node::{

@@ -62,6 +62,12 @@ pub struct NodeConfig {
     pub listen: Vec<String>,
     /// Multiaddrs of peers to join through (ending in `/p2p/<peer id>`).
     pub bootstrap: Vec<String>,
+    /// Multiaddrs others reach this node at that it cannot see itself (a forwarded port);
+    /// announced without AutoNAT.
+    pub external: Vec<String>,
+    /// Relay for peers behind NATs; `None` takes the profile's default (the `server`
+    /// profile relays).
+    pub relay_server: Option<bool>,
     /// How the node is run.
     pub profile: Profile,
     /// How often every followed feed is checked for entries gossip did not bring; `None`
@@ -109,6 +115,8 @@ pub struct PeerInfo {
     pub peer_id: String,
     /// Addresses of our connections to it.
     pub addrs: Vec<String>,
+    /// Whether every connection to it goes through a relay (no direct one yet).
+    pub relayed: bool,
 }
 
 /// A snapshot of the node's state.
@@ -147,6 +155,8 @@ pub struct NodeStatus {
     pub fetches_served: u64,
     /// Connections with denied peers refused since start.
     pub denied_connections: u64,
+    /// Whether others can reach this node, and how (AutoNAT, relays, hole punching).
+    pub reachability: kith_net::Reachability,
 }
 
 /// The answer of a DHT head lookup ([`Node::lookup_head`]).
@@ -277,6 +287,7 @@ impl Node {
         let mut net_config = NetConfig {
             listen: parse_addrs("listen", &config.listen)?,
             bootstrap: parse_addrs("bootstrap", &config.bootstrap)?,
+            external_addrs: parse_addrs("external", &config.external)?,
             ..NetConfig::default()
         };
         match config.profile {
@@ -286,7 +297,11 @@ impl Node {
                 // Peers in the same home find each other without any bootstrap address.
                 net_config.mdns = true;
             }
-            Profile::Server => net_config.kad_mode = Some(Mode::Server),
+            Profile::Server => {
+                net_config.kad_mode = Some(Mode::Server);
+                // Public peers relay for those behind NATs (within kith_net::relay_config).
+                net_config.relay_server = true;
+            }
             Profile::Test => {
                 net_config.kad_mode = Some(Mode::Server);
                 net_config.allow_private_addresses = true;
@@ -295,6 +310,9 @@ impl Node {
                 // 200 ms heartbeat alone cost 1.5 % of a core on an idle peer.
                 net_config.gossip_heartbeat = Duration::from_millis(500);
             }
+        }
+        if let Some(relay) = config.relay_server {
+            net_config.relay_server = relay;
         }
         config.routing.weights.check().map_err(NodeError::Config)?;
         if let Some(geohash) = &config.routing.geohash {
@@ -528,6 +546,7 @@ impl Node {
             .await?
             .into_iter()
             .map(|p| PeerInfo {
+                relayed: p.is_relayed(),
                 peer_id: p.peer_id.to_string(),
                 addrs: p.addrs.iter().map(ToString::to_string).collect(),
             })
@@ -567,6 +586,7 @@ impl Node {
             fetches_served: self.inner.fetches_served.load(Ordering::Relaxed),
             denied_peers: self.inner.net.denied_count(),
             denied_connections: self.inner.net.denied_connections(),
+            reachability: self.inner.net.reachability().await?,
         })
     }
 
@@ -917,6 +937,20 @@ impl Node {
         });
     }
 
+    /// Our reachable addresses changed (a relay reservation, an address confirmed by
+    /// AutoNAT): provider records carry the addresses of their announcement, so announce
+    /// our feed again, or followers would find us at addresses that no longer work (or at
+    /// none, for a peer behind a NAT that announced before it had a relay).
+    fn announce_addresses(&self) {
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            match inner.net.provide(inner.author).await {
+                Ok(()) => inner.provided_self.store(true, Ordering::SeqCst),
+                Err(e) => debug!("cannot announce our feed at our new addresses yet: {e}"),
+            }
+        });
+    }
+
     async fn run_events(self, mut events: tokio::sync::mpsc::Receiver<NetEvent>) {
         let mut stop = self.inner.stop.subscribe();
         loop {
@@ -956,6 +990,7 @@ impl Node {
                     });
                 }
                 NetEvent::PeerConnected(_) | NetEvent::PeerDisconnected(_) => {}
+                NetEvent::AddressesChanged => self.announce_addresses(),
             }
         }
     }

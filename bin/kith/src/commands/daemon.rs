@@ -115,6 +115,8 @@ impl Settings {
             profile: config.profile().node_profile(),
             bridge_dir: Some(repo.bridge_dir()),
             routing: config.routing_config(),
+            external: config.network.external.clone(),
+            relay_server: config.network.relay,
             ..NodeConfig::default()
         };
         let api = args.api.unwrap_or_else(|| config.api_listen());

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use kith_api::model::{DeniedPeers, DenyPeers, HeadObject, Peers, Status};
+use kith_api::model::{DeniedPeers, DenyPeers, HeadObject, Peers, Reachability, Status};
 
 use super::{Context, connect, parse_did};
 use crate::cli::ClientArgs;
@@ -31,6 +31,9 @@ pub(super) fn peers(context: &Context, args: &ClientArgs) -> Result<()> {
             for peer in &peers {
                 let _ = writeln!(text, "{}  {}", peer.peer_id, peer.addrs.join(" "));
                 let mut figures = Vec::new();
+                if peer.relayed {
+                    figures.push("relayed".to_owned());
+                }
                 if let Some(score) = peer.score {
                     figures.push(format!("score {score:.3}"));
                 }
@@ -190,18 +193,62 @@ pub(super) fn status(context: &Context, args: &ClientArgs) -> Result<()> {
     match context.output {
         Output::Json => Output::json(&status),
         Output::Quiet => Ok(()),
-        Output::Human => Output::text(&format!(
-            "daemon:    {} (kith {}, up {} s)\nauthor:    {}\npeer id:   {}\npeers:     \
-             {}\nentries:   {} ({} waiting for a predecessor)\nfollowing: {}\n",
-            client.base(),
-            status.version,
-            status.uptime_s,
-            status.author,
-            status.peer_id,
-            status.peers,
-            status.entries,
-            status.pending,
-            status.following
-        )),
+        Output::Human => {
+            let mut text = format!(
+                "daemon:    {} (kith {}, up {} s)\nauthor:    {}\npeer id:   {}\npeers:     \
+                 {}\nentries:   {} ({} waiting for a predecessor)\nfollowing: {}\n",
+                client.base(),
+                status.version,
+                status.uptime_s,
+                status.author,
+                status.peer_id,
+                status.peers,
+                status.entries,
+                status.pending,
+                status.following
+            );
+            let reach = &status.reachability;
+            let _ = writeln!(text, "reachable: {}", reachability_text(reach));
+            for addr in reach.external_addrs.iter().chain(&reach.relay_addrs) {
+                let _ = writeln!(text, "           {addr}/p2p/{}", status.peer_id);
+            }
+            Output::text(&text)
+        }
     }
+}
+
+/// One line on how others reach this daemon.
+fn reachability_text(reach: &Reachability) -> String {
+    let mut text = match reach.status.as_str() {
+        "public" => "yes, directly (a peer dialled us back)".to_owned(),
+        "private" => {
+            if reach.relay_addrs.is_empty() {
+                "not directly (behind a NAT or firewall); looking for a relay".to_owned()
+            } else {
+                format!(
+                    "through {} relay(s) (behind a NAT or firewall)",
+                    reach.relay_addrs.len()
+                )
+            }
+        }
+        _ if !reach.relay_addrs.is_empty() => {
+            format!(
+                "through {} relay(s), not known yet whether directly",
+                reach.relay_addrs.len()
+            )
+        }
+        _ => "not known yet (no peer has tried to dial us back)".to_owned(),
+    };
+    let mut roles = Vec::new();
+    if reach.dht_server {
+        roles.push("answers DHT queries");
+    }
+    if reach.relay_server {
+        roles.push("relays for others");
+    }
+    if !roles.is_empty() {
+        text.push_str("; ");
+        text.push_str(&roles.join(", "));
+    }
+    text
 }
