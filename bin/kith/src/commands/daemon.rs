@@ -202,6 +202,7 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
     // once it is up, instead of killing it between writing `api` and removing it.
     let mut signals = Signals::new()?;
     check_ports_free(&node_config.listen)?;
+    let no_bootstrap = node_config.bootstrap.is_empty();
     let store = repo::open_store(&repo.store_path(), &config)?;
     // The node registers the identity as hosted here if an interrupted `kith init` did not.
     let node = Node::start(node_config, store, keypair, node_key)
@@ -264,6 +265,16 @@ async fn serve(repo: &Repo, settings: Settings) -> Result<()> {
         "kith daemon running"
     );
     info!("web UI at {url}/ : run `kith ui` for a one-time sign-in link");
+    if no_bootstrap {
+        info!(
+            "no bootstrap peers: this peer meets others only on the local network or when \
+             they dial it; join a network with `kith bootstrap add /ip4/…/tcp/4001/p2p/…`"
+        );
+    }
+    info!(
+        "reachability is unknown until a peer dials this one back; `kith status` says \
+         whether others reach it directly or through a relay"
+    );
     // Under systemd (`Type=notify`): ready now that every listener is bound and `api` is
     // written.
     if let Err(error) = crate::notify::notify(&format!("READY=1\nSTATUS=serving the API at {url}"))
