@@ -10,6 +10,7 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use kith_proto::{FeedHead, head_key};
 use libp2p::allow_block_list::Blocked;
+use libp2p::core::Transport as _;
 use libp2p::gossipsub::{self, MessageAcceptance, PublishError};
 use libp2p::identity::Keypair;
 use libp2p::kad::{
@@ -41,6 +42,10 @@ use crate::{
 
 /// Expiry of a head cached locally after a lookup (the DHT's own record TTL).
 const CACHED_HEAD_TTL: Duration = Duration::from_secs(48 * 3600);
+/// Most time a connection may take to be set up (TCP, noise, yamux), either way.
+/// Under AutoNAT v2's 10 s for a whole dial-back request: a dial-back to a firewall that
+/// drops must fail (and be reported as such) before the server gives the request up.
+const CONNECTION_SETUP_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long `start` waits for the listeners to report their addresses.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most addresses remembered per peer for redialling it once it is allowed again.
@@ -170,11 +175,21 @@ pub(crate) async fn start(
     let ingress = Arc::new(IngressStats::default());
     let mut swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
+        // TCP, noise, yamux (as libp2p's `with_tcp`), with a deadline on setting a
+        // connection up: behind firewalls that drop rather than refuse, a dial would
+        // otherwise wait for the kernel's SYN retries (about two minutes), and an AutoNAT
+        // dial-back with it.
+        .with_other_transport(|key| {
+            let noise = noise::Config::new(key)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            Ok(
+                tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                    .upgrade(libp2p::core::upgrade::Version::V1Lazy)
+                    .authenticate(noise)
+                    .multiplex(yamux::Config::default())
+                    .timeout(CONNECTION_SETUP_TIMEOUT),
+            )
+        })
         .map_err(|e| NetError::Config(format!("transport: {e}")))?
         .with_relay_client(noise::Config::new, yamux::Config::default)
         .map_err(|e| NetError::Config(format!("relay transport: {e}")))?
@@ -626,7 +641,7 @@ impl EventLoop {
                 self.connected
                     .entry(peer_id)
                     .or_default()
-                    .push(endpoint.get_remote_address().clone());
+                    .push(connection_addr(&endpoint, peer_id));
                 if endpoint.is_dialer() {
                     // An address we dialled works; the remote address of an inbound
                     // connection is usually an ephemeral port.
@@ -649,8 +664,8 @@ impl EventLoop {
                     self.rtts.remove(&peer_id);
                     let _ = self.events.try_send(NetEvent::PeerDisconnected(peer_id));
                 } else if let Some(addrs) = self.connected.get_mut(&peer_id) {
-                    let gone = endpoint.get_remote_address();
-                    if let Some(i) = addrs.iter().position(|a| a == gone) {
+                    let gone = connection_addr(&endpoint, peer_id);
+                    if let Some(i) = addrs.iter().position(|a| *a == gone) {
                         addrs.remove(i);
                     }
                 }
@@ -1305,6 +1320,26 @@ impl EventLoop {
         if last {
             self.provider_queries.remove(&id);
         }
+    }
+}
+
+/// The address a connection to `peer` is shown at: its remote address, except for a
+/// connection that came in through a relay, whose remote address is only `/p2p/<peer>`:
+/// that one is shown as the path through the relay, `RELAY-ADDR/p2p-circuit/p2p/<peer>`.
+fn connection_addr(endpoint: &libp2p::core::ConnectedPoint, peer: PeerId) -> Multiaddr {
+    match endpoint {
+        libp2p::core::ConnectedPoint::Listener { local_addr, .. }
+            if crate::is_relayed(local_addr) =>
+        {
+            let mut path: Multiaddr = local_addr
+                .iter()
+                .take_while(|p| *p != Protocol::P2pCircuit)
+                .collect();
+            path.push(Protocol::P2pCircuit);
+            path.push(Protocol::P2p(peer));
+            path
+        }
+        other => other.get_remote_address().clone(),
     }
 }
 

@@ -31,7 +31,6 @@ async fn node(seed: u8, listen: bool, relay: bool, bootstrap: Vec<String>) -> (N
         bootstrap,
         profile: Profile::Test,
         relay_server: Some(relay),
-        sync_interval: Some(Duration::from_secs(3600)),
         ..NodeConfig::default()
     };
     let node = Node::start(
@@ -76,6 +75,17 @@ async fn an_author_no_one_can_dial_is_followed_through_a_relay() {
         "{reach:?}"
     );
     author.post("before the follow").await.unwrap();
+    // The author announces its head and feed in the background; follow once they are out
+    // (the profile's periodic re-sync would catch a follow that came first, later).
+    wait_for("the author's head on the DHT", DEADLINE, || async {
+        follower
+            .lookup_head(author.author())
+            .await
+            .unwrap()
+            .head
+            .is_some_and(|head| head.seq() == 1)
+    })
+    .await;
 
     // The follower finds the author's head and provider record on the DHT (held by the
     // relay), dials the relayed address in it, and catches up over the circuit.

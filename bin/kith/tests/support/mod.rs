@@ -21,6 +21,9 @@ pub(crate) struct Sandbox {
     root: tempfile::TempDir,
     pub(crate) data: PathBuf,
     pub(crate) home: PathBuf,
+    /// The network namespace every `kith` command of this sandbox runs in (`None`: the
+    /// test's own).
+    netns: Option<String>,
 }
 
 impl Sandbox {
@@ -29,7 +32,21 @@ impl Sandbox {
         let data = root.path().join("peer");
         let home = root.path().join("home");
         std::fs::create_dir(&home).unwrap();
-        Self { root, data, home }
+        Self {
+            root,
+            data,
+            home,
+            netns: None,
+        }
+    }
+
+    /// A sandbox whose commands (and daemon) run in the network namespace `netns`, through
+    /// `ip netns exec` (which execs `kith`, so signals reach it).
+    pub(crate) fn in_netns(netns: &str) -> Self {
+        Self {
+            netns: Some(netns.to_owned()),
+            ..Self::new()
+        }
     }
 
     /// A directory of the sandbox outside the data directory.
@@ -39,7 +56,16 @@ impl Sandbox {
 
     /// `kith` with a clean environment: no KITH_PATH or KITH_API, HOME inside the sandbox.
     pub(crate) fn bare(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kith"));
+        let mut command = match &self.netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command
+                    .args(["netns", "exec", netns])
+                    .arg(env!("CARGO_BIN_EXE_kith"));
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_kith")),
+        };
         command
             .env_remove("KITH_PATH")
             .env_remove("KITH_API")
@@ -47,6 +73,11 @@ impl Sandbox {
             .env_remove("XDG_DATA_HOME")
             .env("HOME", &self.home)
             .stdin(Stdio::null());
+        // To debug a test, `KITH_TEST_LOG=kith_net=debug cargo test …` sets the daemons'
+        // KITH_LOG (their logs are in the panic messages).
+        if let Ok(filter) = std::env::var("KITH_TEST_LOG") {
+            command.env("KITH_LOG", filter);
+        }
         command
     }
 
