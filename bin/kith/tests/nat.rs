@@ -332,6 +332,14 @@ fn through_the_nats(symmetric: bool) -> Option<bool> {
     let p_status = p.status();
     assert_eq!(p_status["reachability"]["relay_server"], true, "{p_status}");
     assert_eq!(p_status["reachability"]["dht_server"], true, "{p_status}");
+    // Public by configuration, at the public addresses it listens on.
+    assert_eq!(p_status["reachability"]["status"], "public", "{p_status}");
+    let external = p_status["reachability"]["external_addrs"].to_string();
+    assert!(
+        external.contains("/ip4/203.0.113.1/tcp/4001")
+            && external.contains("/ip4/198.51.100.1/tcp/4001"),
+        "{p_status}"
+    );
 
     // Nobody can dial the homes: AutoNAT says so, and each takes a reservation on P.
     for home in [&h1, &h2] {

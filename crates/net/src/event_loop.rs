@@ -250,7 +250,11 @@ pub(crate) async fn start(
         relay_server: config.relay_server,
     };
     for addr in &config.external_addrs {
+        // `add_external_address` tells the behaviours, not the swarm's event stream.
         event_loop.swarm.add_external_address(addr.clone());
+        event_loop
+            .nat
+            .on_external_addr_confirmed(&mut event_loop.swarm, addr.clone());
     }
     // Every node hears every node's status beacon; forged beacons cost their forwarder.
     let beacon_topic = gossipsub::IdentTopic::new(BEACON_TOPIC);
@@ -591,6 +595,8 @@ impl EventLoop {
                     && (self.allow_private || is_global(&address))
                 {
                     self.swarm.add_external_address(address.clone());
+                    self.nat
+                        .on_external_addr_confirmed(&mut self.swarm, address.clone());
                 }
                 self.listen_addrs.push(address);
             }

@@ -105,7 +105,21 @@ async fn a_dialled_back_address_makes_a_peer_public_and_a_dht_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_no_one_can_dial_is_reached_and_gossiped_with_through_a_relay() {
     let (relay, _relay_events) = peer(11, true, Some(Mode::Server), true, None).await;
-    assert!(relay.reachability().await.unwrap().relay_server);
+    // A relay is public by configuration: its listen address is external at once.
+    let relay_reach = relay.reachability().await.unwrap();
+    assert!(relay_reach.relay_server);
+    assert_eq!(
+        relay_reach.status,
+        ReachabilityStatus::Public,
+        "{relay_reach:?}"
+    );
+    assert_eq!(
+        relay_reach.external_addrs[0]
+            .clone()
+            .with(Protocol::P2p(relay.peer_id())),
+        relay.listen_addrs().await.unwrap().remove(0),
+        "{relay_reach:?}"
+    );
     // Neither B nor A listens: the only way to reach B is through the relay.
     let (b, mut b_events) = peer(12, false, None, false, Some(&relay)).await;
     let (a, _a_events) = peer(13, false, None, false, Some(&relay)).await;
