@@ -229,6 +229,11 @@ test('every screen renders, at desktop and phone width', async () => {
     await users.alice.page.locator('main h1, main h2').first().waitFor({ timeout: DEADLINE_MS });
     await shoot('alice', screen);
   }
+  // The status page loads the node's figures, reachability among them (a test peer that no
+  // one has dialled back yet, or that a peer has: either way a verdict is shown).
+  await go('alice', '#/peers');
+  await users.alice.page.getByText('Reachable', { exact: true }).waitFor({ timeout: DEADLINE_MS });
+  assert.match(await users.alice.page.locator('main').innerText(), /Reached at/);
   // Bob's notifications are empty; alice's list the reply.
   await go('alice', '#/notifications');
   await users.alice.page.getByTestId('notification').first().waitFor({ timeout: DEADLINE_MS });

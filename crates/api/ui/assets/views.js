@@ -800,7 +800,14 @@ export function peersView(scope) {
     try {
       const [st, pr, id] = await Promise.all([api.status(), api.peers(), api.identity()]);
       if (!scope.alive) return;
+      const reach = st.reachability ?? { status: 'unknown', external_addrs: [], relay_addrs: [] };
+      const reachText = { public: 'Directly', private: reach.relay_addrs.length ? 'Through a relay' : 'Not yet (behind NAT)' }[reach.status] ?? 'Not known yet';
+      const reachTip = {
+        public: 'A peer dialled this node back: others reach it directly.',
+        private: 'Behind a NAT or firewall: others reach this node through relays, and hole punching makes direct connections where the NAT allows.',
+      }[reach.status] ?? 'No peer has dialled this node back yet.';
       replace(statusBox, h('dl', { class: 'stats' },
+        stat('Reachable', reachText, reachTip),
         stat('Peers', String(st.peers), 'Connected peers'),
         stat('Entries', st.entries.toLocaleString(), 'Entries stored, all feeds'),
         stat('Following', String(st.following), 'Authors followed'),
@@ -820,7 +827,10 @@ export function peersView(scope) {
         h('dt', { text: 'Peer id' }), h('dd', {}, copyable(st.peer_id)),
         h('dt', { text: 'Listening on' }), h('dd', {}, id.listen_addrs.length
           ? h('ul', { class: 'plain-list' }, id.listen_addrs.map((a) => h('li', {}, copyable(a))))
-          : h('span', { class: 'muted', text: 'nowhere' }))));
+          : h('span', { class: 'muted', text: 'nowhere' })),
+        h('dt', { text: 'Reached at' }), h('dd', {}, [...reach.external_addrs, ...reach.relay_addrs].length
+          ? h('ul', { class: 'plain-list' }, [...reach.external_addrs, ...reach.relay_addrs].map((a) => h('li', {}, copyable(a))))
+          : h('span', { class: 'muted', text: 'no confirmed address yet' }))));
       if (pr.peers.length === 0) {
         replace(peersBox, h('p', { class: 'muted', text: 'No peers connected. Start a daemon with --bootstrap and one of the addresses above.' }));
       } else {
@@ -831,7 +841,8 @@ export function peersView(scope) {
             h('td', { 'data-label': 'Peer id' }, h('code', { class: 'mono', title: p.peer_id, text: p.peer_id })),
             h('td', { 'data-label': 'Addresses' }, p.addrs.length
               ? h('ul', { class: 'plain-list' }, p.addrs.map((a) => h('li', {}, h('code', { class: 'mono', text: a }))))
-              : h('span', { class: 'muted', text: '—' })))))));
+              : h('span', { class: 'muted', text: '—' }),
+              p.relayed ? h('span', { class: 'muted', text: ' (relayed)', title: 'Every connection to this peer goes through a relay' }) : null))))));
       }
       stamp.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       if (manual) notice('Refreshed');
