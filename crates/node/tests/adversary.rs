@@ -18,7 +18,7 @@ use kith_net::scoring::{GRAYLIST_AFTER_INVALID, GRAYLIST_THRESHOLD};
 use kith_net::{FetchResponse, NetConfig, NetEvent, NetHandle};
 use kith_node::{Node, NodeConfig, Profile};
 use kith_proto::{Body, Draft, Keypair, sign_entry};
-use kith_store::{Store, StoreConfig};
+use kith_store::Store;
 use tokio::sync::mpsc;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -28,7 +28,6 @@ async fn node(seed: u8, bootstrap: Vec<String>) -> (Node, Store) {
 }
 
 async fn node_with(seed: u8, bootstrap: Vec<String>, profile: Profile) -> (Node, Store) {
-    let store = Store::in_memory(StoreConfig::default()).unwrap();
     let config = NodeConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
         bootstrap,
@@ -36,15 +35,7 @@ async fn node_with(seed: u8, bootstrap: Vec<String>, profile: Profile) -> (Node,
         sync_interval: Some(Duration::from_secs(3600)),
         ..NodeConfig::default()
     };
-    let node = Node::start(
-        config,
-        store.clone(),
-        Keypair::from_seed(&[seed; 32]),
-        [seed + 100; 32],
-    )
-    .await
-    .unwrap();
-    (node, store)
+    support::start_node(seed, config).await
 }
 
 /// The adversary. A `hidden` one is a DHT client and keeps private addresses out of its

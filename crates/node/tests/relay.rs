@@ -14,14 +14,12 @@ use support::wait_for;
 use std::time::Duration;
 
 use kith_node::{Node, NodeConfig, Profile};
-use kith_proto::Keypair;
-use kith_store::{Store, StoreConfig};
+use kith_store::Store;
 
 /// Relays are checked every 5 s; CI machines are slow.
 const DEADLINE: Duration = Duration::from_secs(90);
 
 async fn node(seed: u8, listen: bool, relay: bool, bootstrap: Vec<String>) -> (Node, Store) {
-    let store = Store::in_memory(StoreConfig::default()).unwrap();
     let config = NodeConfig {
         listen: if listen {
             vec!["/ip4/127.0.0.1/tcp/0".into()]
@@ -33,15 +31,7 @@ async fn node(seed: u8, listen: bool, relay: bool, bootstrap: Vec<String>) -> (N
         relay_server: Some(relay),
         ..NodeConfig::default()
     };
-    let node = Node::start(
-        config,
-        store.clone(),
-        Keypair::from_seed(&[seed; 32]),
-        [seed + 100; 32],
-    )
-    .await
-    .unwrap();
-    (node, store)
+    support::start_node(seed, config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

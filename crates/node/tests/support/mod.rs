@@ -6,7 +6,23 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use kith_node::{NodeConfig, Profile};
+use kith_node::{Node, NodeConfig, Profile};
+use kith_proto::Keypair;
+use kith_store::{Store, StoreConfig};
+
+/// Starts a node on an in-memory store, with its author and node keys derived from `seed`.
+pub(crate) async fn start_node(seed: u8, config: NodeConfig) -> (Node, Store) {
+    let store = Store::in_memory(StoreConfig::default()).unwrap();
+    let node = Node::start(
+        config,
+        store.clone(),
+        Keypair::from_seed(&[seed; 32]),
+        [seed.wrapping_add(100); 32],
+    )
+    .await
+    .unwrap();
+    (node, store)
+}
 
 /// Polls `condition` every 20 ms until it holds; fails the test once `deadline` passes.
 pub(crate) async fn wait_for<F, Fut>(what: &str, deadline: Duration, mut condition: F)
