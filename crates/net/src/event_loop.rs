@@ -250,11 +250,7 @@ pub(crate) async fn start(
         relay_server: config.relay_server,
     };
     for addr in &config.external_addrs {
-        // `add_external_address` tells the behaviours, not the swarm's event stream.
-        event_loop.swarm.add_external_address(addr.clone());
-        event_loop
-            .nat
-            .on_external_addr_confirmed(&mut event_loop.swarm, addr.clone());
+        event_loop.declare_external(addr.clone());
     }
     // Every node hears every node's status beacon; forged beacons cost their forwarder.
     let beacon_topic = gossipsub::IdentTopic::new(BEACON_TOPIC);
@@ -371,6 +367,14 @@ impl EventLoop {
             }
         }
         debug!("network task stopped");
+    }
+
+    /// Announces `addr` as ours without AutoNAT (configured, or a relay server's own).
+    /// `add_external_address` tells the behaviours but not the swarm's event stream, so
+    /// reachability is told here.
+    fn declare_external(&mut self, addr: Multiaddr) {
+        self.swarm.add_external_address(addr.clone());
+        self.nat.on_external_addr_confirmed(&mut self.swarm, addr);
     }
 
     fn local_peer_id(&self) -> PeerId {
@@ -594,9 +598,7 @@ impl EventLoop {
                     && !crate::is_relayed(&address)
                     && (self.allow_private || is_global(&address))
                 {
-                    self.swarm.add_external_address(address.clone());
-                    self.nat
-                        .on_external_addr_confirmed(&mut self.swarm, address.clone());
+                    self.declare_external(address.clone());
                 }
                 self.listen_addrs.push(address);
             }
@@ -691,21 +693,11 @@ impl EventLoop {
                         }
                     }
                 }
-                let offers_relay = info.protocols.contains(&crate::nat::RELAY_HOP_PROTOCOL);
-                // We reserve on a relay at the address we reach it by.
-                let direct = self
-                    .connected
-                    .get(&peer_id)
-                    .into_iter()
-                    .flatten()
-                    .chain(self.dialable.get(&peer_id).into_iter().flatten())
-                    .filter(|addr| {
-                        self.dialable
-                            .get(&peer_id)
-                            .is_some_and(|known| known.contains(addr))
-                    })
-                    .cloned()
-                    .collect::<Vec<_>>();
+                let offers_relay = info.protocols.contains(&libp2p::relay::HOP_PROTOCOL_NAME);
+                // We reserve on a relay at an address we reach it by: the one we dialled
+                // comes first (it is remembered when the connection is established, before
+                // identify), then those it listens on.
+                let direct = self.dialable.get(&peer_id).cloned().unwrap_or_default();
                 self.nat.on_identify(peer_id, offers_relay, direct);
             }
             SwarmEvent::OutgoingConnectionError {

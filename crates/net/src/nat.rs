@@ -37,10 +37,6 @@ pub const RELAY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// Most relay candidates remembered (peers offering the relay protocol).
 const MAX_RELAY_CANDIDATES: usize = 64;
 
-/// The relay protocol a relay server announces in identify.
-pub(crate) const RELAY_HOP_PROTOCOL: libp2p::StreamProtocol =
-    libp2p::StreamProtocol::new("/libp2p/circuit/relay/0.2.0/hop");
-
 pub(crate) struct Nat {
     started: Instant,
     /// `None`: the caller fixed the Kademlia mode; `Some(mode)`: we set it, and this is it.
