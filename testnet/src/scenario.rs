@@ -689,6 +689,9 @@ struct Acked {
     id: String,
     author: usize,
     seq: u64,
+    /// When its `POST` was sent. Not when the answer came: the answer waits for the post's
+    /// global slug claim (up to 3 s, after the post is stored and sent), so followers usually
+    /// have it before the author's client does.
     at: Instant,
 }
 
@@ -916,6 +919,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
                 }
                 let api = apis.lock().map(|apis| apis[a].clone()).unwrap_or_default();
                 let text = format!("post {i} from peer {a}: a short post of ordinary length");
+                let sent = Instant::now();
                 match net::post_json(
                     client,
                     &api,
@@ -926,7 +930,6 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
                 .await
                 {
                     Ok(entry) => {
-                        let at = Instant::now();
                         if let Some(id) = entry["id"].as_str()
                             && let Ok(mut acked) = acked.lock()
                         {
@@ -934,7 +937,7 @@ pub(crate) async fn run(scenario: &Scenario, kith: &Path, dir: &Path) -> Result<
                                 id: id.to_owned(),
                                 author: a,
                                 seq: entry["seq"].as_u64().unwrap_or(0),
-                                at,
+                                at: sent,
                             });
                         }
                     }

@@ -215,6 +215,101 @@ test('a reply shows in the thread on both pages', async () => {
   await shoot('bob', 'thread');
 });
 
+/** Polls `fn` on `user`'s page until it returns true, or fails with `what` at the deadline. */
+async function pageUntil(user, what, fn, arg) {
+  const { page } = users[user];
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const last = await page.evaluate(fn, arg);
+    if (last === true) return;
+    assert.ok(Date.now() < deadline, `${what} (${user}): ${JSON.stringify(last)}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+test('a followers-only post composed on one page is read on the follower\'s page, live', async () => {
+  // Alice seals for the authors she has seen follow her: bob's follow (made by name above)
+  // must have reached her inbox first.
+  await pageUntil('alice', 'bob\'s follow reached alice', async (bobDid) => {
+    const res = await (await fetch('/api/v1/notifications')).json();
+    return res.notifications.some((n) => n.kind === 'follow' && n.entry.author === bobDid) || res;
+  }, users.bob.peer.did);
+  await go('alice', '#/home');
+  await go('bob', '#/home');
+  await users.bob.page.getByTestId('live-status').filter({ hasText: 'live' }).waitFor({ timeout: DEADLINE_MS });
+  const alice = users.alice.page;
+  await alice.getByTestId('compose-audience').selectOption('followers');
+  const text = `Only for my followers ${Date.now()}`;
+  await alice.getByTestId('compose-text').fill(text);
+  await alice.getByTestId('compose-submit').click();
+  await card('alice', text).waitFor({ timeout: DEADLINE_MS });
+  assert.match(await card('alice', text).innerText(), /sealed · followers/);
+  // Bob's page opens it: the event stream reveals what this identity can read.
+  await card('bob', text).waitFor({ timeout: DEADLINE_MS });
+  assert.match(await card('bob', text).innerText(), /sealed · followers/);
+  // The choice stays for the next post, so nothing meant to be private goes out public.
+  assert.equal(await alice.getByTestId('compose-audience').inputValue(), 'followers');
+  await shoot('alice', 'home-sealed');
+  await alice.getByTestId('compose-audience').selectOption('');
+
+  // Bob answers it; the daemon seals the reply for the thread, and alice's open thread shows it.
+  const id = await card('bob', text).getAttribute('data-id');
+  await go('alice', `#/thread/${id}`);
+  await users.alice.page.getByTestId('thread').getByText(text).first().waitFor({ timeout: DEADLINE_MS });
+  const bobCard = card('bob', text);
+  await bobCard.getByRole('button', { name: 'Reply' }).click();
+  const reply = `A sealed answer ${Date.now()}`;
+  await bobCard.getByTestId('reply-text').fill(reply);
+  await bobCard.getByTestId('reply-submit').click();
+  const answer = users.alice.page.getByTestId('thread').getByTestId('entry').filter({ hasText: reply }).first();
+  await answer.waitFor({ timeout: DEADLINE_MS });
+  assert.match(await answer.innerText(), /sealed · thread/);
+  await shoot('alice', 'thread-sealed');
+});
+
+test('a list made on one page is an audience in its composer', async () => {
+  await go('alice', '#/lists');
+  const alice = users.alice.page;
+  await alice.getByTestId('list-name').fill('friends');
+  await alice.getByTestId('list-create').click();
+  const list = alice.getByTestId('list').filter({ hasText: 'friends' });
+  await list.waitFor({ timeout: DEADLINE_MS });
+  await list.getByTestId('list-member-input').fill(users.bob.peer.did);
+  await list.getByTestId('list-member-add').click();
+  await list.getByRole('button', { name: /^Remove / }).waitFor({ timeout: DEADLINE_MS });
+  await shoot('alice', 'lists');
+  await go('alice', '#/home');
+  const option = alice.getByTestId('compose-audience').locator('option[value="list:friends"]');
+  await option.waitFor({ state: 'attached', timeout: DEADLINE_MS });
+  assert.match(await option.innerText(), /friends \(1 person\)/);
+});
+
+test('a direct message by username reaches the other page live, and is answered', async () => {
+  await go('alice', '#/messages');
+  await go('bob', '#/messages');
+  await users.alice.page.getByTestId('live-status').filter({ hasText: 'live' }).waitFor({ timeout: DEADLINE_MS });
+  const bob = users.bob.page;
+  const message = `A message for alice ${Date.now()}`;
+  await bob.getByTestId('dm-to').fill('alice');
+  await bob.getByTestId('dm-text').fill(message);
+  await bob.getByTestId('dm-submit').click();
+  await card('bob', message).waitFor({ timeout: DEADLINE_MS });
+  // Alice follows nobody: the message reaches her inbox, and her open page, all the same.
+  await card('alice', message).waitFor({ timeout: DEADLINE_MS });
+  assert.match(await card('alice', message).getByTestId('dm-members').innerText(), /^to you$/);
+  assert.match(await card('alice', message).innerText(), /sealed · message/);
+  // Writing back addresses the whole conversation: bob.
+  const alice = users.alice.page;
+  await card('alice', message).getByRole('button', { name: 'Write back' }).click();
+  assert.equal(await alice.getByTestId('dm-to').inputValue(), users.bob.peer.did);
+  const answer = `And one for bob ${Date.now()}`;
+  await alice.getByTestId('dm-text').fill(answer);
+  await alice.getByTestId('dm-submit').click();
+  await card('bob', answer).waitFor({ timeout: DEADLINE_MS });
+  await shoot('alice', 'messages');
+  await shoot('bob', 'messages');
+});
+
 test('every screen renders, at desktop and phone width', async () => {
   const aliceDid = users.alice.peer.did;
   const screens = [

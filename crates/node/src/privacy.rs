@@ -186,6 +186,9 @@ impl Node {
                 let sealed = self.seal_reply(parent, text).await?;
                 let entry = self.publish_encoded(Kind::Sealed, sealed.encode()).await?;
                 self.index_sealed(&entry);
+                // Like a public reply, to the thread's root author's topic too, so the author
+                // (who need not follow the replier) and its followers have it live.
+                crate::social::deliver_related(self, &entry);
                 Ok(entry)
             }
             (Some(_), Some(_)) => Err(NodeError::Invalid(

@@ -56,6 +56,11 @@ pub(crate) fn related_authors(store: &Store, entry: &Entry) -> Result<Vec<Author
             add(root, &mut authors)?;
         }
         Body::React { target, .. } | Body::Repost { target, .. } => add(target, &mut authors)?,
+        // A reply in a sealed thread shows only its root (PROTOCOL §35.4): it goes to the
+        // root author's topic, whose followers are the ones likely to read the thread.
+        Body::Sealed(kith_proto::sealed::Sealed::Inherited { root, .. }) => {
+            add(root, &mut authors)?;
+        }
         Body::Edit { target, .. } | Body::Delete { target, .. } => {
             if let Some(changed) = store.entry(target)?
                 && changed.author() == entry.author()

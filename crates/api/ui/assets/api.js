@@ -101,6 +101,8 @@ export const createPost = (text, opts = {}) => {
   const body = { text };
   if (opts.replyTo) body.reply_to = opts.replyTo;
   if (opts.anonymous) body.anonymous = true;
+  // `followers`, `list:NAME` or comma-separated dids: sealed for them (docs/API.md).
+  if (opts.audience) body.audience = opts.audience;
   return post('/api/v1/posts', body);
 };
 export const entry = (id) => get(`/api/v1/entries/${seg(id)}`);
@@ -132,6 +134,14 @@ export const profile = (did) => get(`/api/v1/profiles/${didSeg(did)}`);
 export const setProfile = (fields) => post('/api/v1/profile', fields);
 export const uploadBlob = (file) => request('POST', '/api/v1/blobs', { body: file });
 export const blobUrl = (id) => `/api/v1/blobs/${seg(id)}`;
+
+export const lists = () => get('/api/v1/lists');
+export const createList = (name) => post('/api/v1/lists', { name });
+export const deleteList = (name) => del(`/api/v1/lists/${seg(name)}`);
+export const addListMember = (name, author) => post(`/api/v1/lists/${seg(name)}/members`, { author });
+export const removeListMember = (name, did) => del(`/api/v1/lists/${seg(name)}/members/${didSeg(did)}`);
+export const directMessages = (before) => get('/api/v1/dms', { before });
+export const sendDirectMessage = (to, text) => post('/api/v1/dms', { to, text });
 
 export const claimName = (name) => post('/api/v1/names', { name });
 export const lookupName = (name) => get(`/api/v1/names/${seg(name)}`);

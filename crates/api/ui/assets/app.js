@@ -1,6 +1,6 @@
 // kith's web interface: start-up, the router (`#/home`, `#/thread/<id>`, `#/profile/<did>`,
-// `#/notifications`, `#/tags/<tag>`, `#/public`, `#/names`, `#/peers`), the header (live
-// status, unread count) and the sign-in screen.
+// `#/notifications`, `#/tags/<tag>`, `#/public`, `#/names`, `#/messages`, `#/lists`, `#/peers`),
+// the header (live status, unread count) and the sign-in screen.
 
 import * as api from './api.js';
 import { refreshTimes } from './dom.js';
@@ -68,6 +68,8 @@ const ROUTES = {
   tags: (scope, p) => (p ? views.tagView(scope, p) : views.notFoundView()),
   public: (scope) => views.publicView(scope),
   names: (scope) => views.namesView(scope),
+  messages: (scope) => views.messagesView(scope),
+  lists: (scope) => views.listsView(scope),
   peers: (scope) => views.peersView(scope),
 };
 

@@ -272,6 +272,12 @@ export function entryView(entry, opts = {}) {
     const s = entry.sealed;
     const label = s.readable ? `sealed · ${s.audience === 'direct' && s.inner_kind === 'dm' ? 'message' : s.audience}` : 'sealed';
     head.append(h('span', { class: 'kind-badge', title: 'End-to-end encrypted for its audience', text: label }));
+    if (s.readable && s.inner_kind === 'dm') {
+      // Whom a message went to: everyone in the conversation but its author.
+      const to = (s.members || []).filter((did) => did !== entry.author);
+      const names = to.flatMap((did, i) => [i ? ', ' : null, isMe(did) ? 'you' : authorLink(did, { handle: false })]);
+      head.append(h('span', { class: 'dm-members', 'data-testid': 'dm-members' }, 'to ', names));
+    }
   } else if (entry.kind !== 'post' && entry.kind !== 'reply' && entry.kind !== 'repost') {
     head.append(h('span', { class: 'kind-badge', text: entry.kind }));
   }
@@ -324,7 +330,7 @@ export function entryView(entry, opts = {}) {
       onCancel: () => done('reply'),
       onSubmit: async (text) => {
         const reply = await api.createPost(text, { replyTo: entry.id });
-        notice('Reply posted');
+        notice(reply.sealed ? 'Reply posted, end-to-end encrypted for the thread’s audience' : 'Reply posted');
         done('reply');
         if (opts.onReply) opts.onReply(reply);
       },
@@ -426,6 +432,16 @@ export function entryView(entry, opts = {}) {
 
   const actions = h('div', { class: 'entry-actions', role: 'group', 'aria-label': 'Actions' });
   const timelineItem = TIMELINE_KINDS.has(entry.kind);
+  // A sealed post or reply this identity reads can be answered: the reply is sealed for the
+  // thread's audience by the daemon. Reposts and reactions are public entries, which would
+  // tell everyone about a sealed one, so there are none.
+  const sealedThreadItem = entry.kind === 'sealed' && entry.sealed?.readable && entry.sealed.inner_kind !== 'dm';
+  if (sealedThreadItem) {
+    actions.append(actionButton('reply', 'reply', 'Reply', () => {
+      const form = replyPanel();
+      openPanel('reply', form, () => form.kithFocus());
+    }));
+  }
   if (timelineItem) {
     actions.append(
       actionButton('reply', 'reply', 'Reply', () => {

@@ -17,6 +17,11 @@ import {
 
 const TIMELINE_KINDS = new Set(['post', 'reply', 'repost']);
 
+/** A sealed post or reply this identity reads: a timeline item too (a message is not). */
+const readableSealedPost = (e) => e.kind === 'sealed' && e.sealed?.readable && e.sealed.inner_kind !== 'dm';
+/** A reply, public or sealed and readable (its `parent` and `root` are then the inner entry's). */
+const isReply = (e) => e.kind === 'reply' || (readableSealedPost(e) && e.sealed.inner_kind === 'reply');
+
 // ---- Shared pieces ------------------------------------------------------------------------------
 
 function viewHead(title, { sub = null, actions = null, icon: iconName = null } = {}) {
@@ -127,6 +132,45 @@ function liveInto(scope, tl, accept) {
   });
 }
 
+/**
+ * Who a new post is for: everyone, followers only, or one of this peer's lists (sealed for
+ * them, docs/API.md "Sealed entries"). `select.value` is the API's `audience` ('' = public).
+ */
+function audiencePicker(scope) {
+  const id = uid('audience');
+  const select = h('select', { id, class: 'audience-select', 'data-testid': 'compose-audience' },
+    h('option', { value: '', text: 'Everyone' }),
+    h('option', { value: 'followers', text: 'Followers only' }));
+  const lists = h('optgroup', { label: 'Lists' });
+  const mark = h('span', { class: 'audience-mark' });
+  const el = h('span', { class: 'audience-box' },
+    h('span', { class: 'audience' }, h('label', { for: id, class: 'visually-hidden', text: 'Audience' }), mark, select),
+    h('a', { href: '#/lists', class: 'small', text: 'Lists' }));
+  const sync = () => {
+    el.firstElementChild.classList.toggle('sealed', select.value !== '');
+    replace(mark, icon(select.value === '' ? 'globe' : 'lock'));
+    select.title = select.value === ''
+      ? 'Public: anyone can read it'
+      : 'End-to-end encrypted: only this audience (and you) can read it; peers relay it unreadable';
+  };
+  select.addEventListener('change', sync);
+  sync();
+  api.lists().then((res) => {
+    if (!scope.alive || res.lists.length === 0) return;
+    for (const list of res.lists) {
+      const n = list.members.length;
+      lists.append(h('option', { value: `list:${list.name}`, text: `${list.name} (${n} ${n === 1 ? 'person' : 'people'})` }));
+    }
+    select.append(lists);
+  }, (err) => showError(err, 'Loading your lists'));
+  return {
+    el,
+    select,
+    describe: () => (select.value === 'followers' ? 'your followers'
+      : select.value.startsWith('list:') ? `the list ${select.value.slice(5)}` : 'everyone'),
+  };
+}
+
 // ---- Home ----------------------------------------------------------------------------------------------
 
 export function homeView(scope) {
@@ -149,25 +193,37 @@ export function homeView(scope) {
   const anon = h('input', { type: 'checkbox', id: anonId, class: 'checkbox' });
   const anonBox = h('span', { class: 'check' }, anon,
     h('label', { for: anonId, text: 'Anonymous', title: 'Sign with a one-time key: readers do not learn it is you (your peers can still tell). It cannot be edited or deleted.' }));
+  const audience = audiencePicker(scope);
+  // An anonymous post is public by nature: the two choices exclude each other.
+  const syncChoices = () => {
+    audience.select.disabled = anon.checked;
+    anon.disabled = audience.select.value !== '';
+  };
+  anon.addEventListener('change', syncChoices);
+  audience.select.addEventListener('change', syncChoices);
   const form = composer({
     label: 'New post', hideLabel: true, placeholder: 'What’s on your mind?', submitText: 'Post',
-    textTestId: 'compose-text', submitTestId: 'compose-submit', rows: 3, extra: anonBox,
+    textTestId: 'compose-text', submitTestId: 'compose-submit', rows: 3, extra: [audience.el, anonBox],
     onSubmit: async (text) => {
       const anonymous = anon.checked;
-      const entry = await api.createPost(text, { anonymous });
+      // The audience stays chosen for the next post: a post meant to be private must never
+      // go out public because the choice was reset.
+      const sealedFor = anonymous ? '' : audience.select.value;
+      const entry = await api.createPost(text, { anonymous, audience: sealedFor || undefined });
       if (anonymous) {
         anon.checked = false;
+        syncChoices();
         notice(['Posted anonymously. ', h('a', { href: `/p/${entry.id}`, target: '_blank', rel: 'noopener noreferrer', text: 'Open its permalink' })]);
       } else {
         tl.insert(entry);
-        notice('Posted');
+        notice(sealedFor ? `Posted, end-to-end encrypted for ${audience.describe()}` : 'Posted');
       }
     },
   });
   const compose = h('section', { class: 'panel compose-card', 'aria-label': 'Write a post' },
     h('div', { class: 'compose-grid' }, avatar(me), form));
 
-  liveInto(scope, tl, (e) => TIMELINE_KINDS.has(e.kind)
+  liveInto(scope, tl, (e) => (TIMELINE_KINDS.has(e.kind) || readableSealedPost(e))
     && (e.author === me || session.follows.has(e.author)));
   tl.start();
   return {
@@ -196,7 +252,7 @@ export function threadView(scope, id) {
   };
 
   const addReply = (entry, live) => {
-    if (entry.kind !== 'reply' || nodes.has(entry.id)) return;
+    if (!isReply(entry) || nodes.has(entry.id)) return;
     const parent = nodes.get(entry.parent);
     if (!parent) return;
     const card = place(entry, parent.depth + 1, parent.box);
@@ -215,7 +271,7 @@ export function threadView(scope, id) {
       const list = res.entries;
       const first = list[0];
       note.hidden = true;
-      if (first && first.id === id && first.kind === 'reply' && first.root && first.root !== id) {
+      if (first && first.id === id && isReply(first) && first.root && first.root !== id) {
         note.hidden = false;
         replace(note, h('a', { class: 'button button-secondary', href: `#/thread/${first.root}`, text: '↑ Show the whole thread' }));
       } else if (!first || first.id !== id) {
@@ -864,6 +920,153 @@ export function peersView(scope) {
       h('section', { class: 'panel pad', 'aria-labelledby': 'st-node' }, h('h2', { class: 'panel-title', id: 'st-node', text: 'Node' }), statusBox, stamp),
       h('section', { class: 'panel pad', 'aria-labelledby': 'st-id' }, h('h2', { class: 'panel-title', id: 'st-id', text: 'Identity and addresses' }), addrBox),
       h('section', { class: 'panel pad', 'aria-labelledby': 'st-peers' }, h('h2', { class: 'panel-title', id: 'st-peers', text: 'Connected peers' }), peersBox)),
+  };
+}
+
+// ---- Messages ------------------------------------------------------------------------------------------------------
+
+const isDirectMessage = (e) => e.kind === 'sealed' && e.sealed?.readable && e.sealed.inner_kind === 'dm';
+
+export function messagesView(scope) {
+  const toId = uid('dm-to');
+  const to = h('input', {
+    id: toId, type: 'text', name: 'to', autocomplete: 'off', spellcheck: 'false', 'data-testid': 'dm-to',
+    placeholder: 'alice, did:key:z6Mk…', 'aria-describedby': `${toId}-hint`,
+  });
+  const tl = pagedList({
+    label: 'Direct messages',
+    testid: 'messages',
+    load: async (cursor) => {
+      const res = await api.directMessages(cursor);
+      return { items: res.messages, next: res.next };
+    },
+    render: (e, o) => {
+      const card = entryCard(e, o);
+      // Writing back goes to the whole conversation: everyone in it but me.
+      const others = (e.sealed?.members || []).filter((did) => !isMe(did));
+      if (others.length > 0) {
+        card.querySelector('.entry-actions')?.prepend(h('button', {
+          type: 'button', class: 'button button-ghost button-small', text: 'Write back',
+          dataset: { replyAll: others.join(', ') },
+        }));
+      }
+      return card;
+    },
+    empty: 'No messages yet. A message is end-to-end encrypted: only the people you write to, and you, can read it.',
+  });
+  const form = composer({
+    label: 'Message', placeholder: 'Write a message…', submitText: 'Send', busyText: 'Sending…',
+    textTestId: 'dm-text', submitTestId: 'dm-submit', rows: 2,
+    onSubmit: async (text) => {
+      const recipients = [...new Set(to.value.split(',').map((s) => s.trim()).filter(Boolean))];
+      if (recipients.length === 0) {
+        to.focus();
+        throw new Error('Say whom the message is for: a username or a did:key, several separated by commas.');
+      }
+      const entry = await api.sendDirectMessage(recipients, text);
+      tl.insert(entry);
+      notice('Sent, end-to-end encrypted');
+    },
+  });
+  // Answering a message: its conversation (everyone but me) goes into the To field.
+  tl.list.addEventListener('click', (ev) => {
+    const button = ev.target.closest?.('[data-reply-all]');
+    if (!button) return;
+    to.value = button.dataset.replyAll;
+    form.querySelector('textarea')?.focus();
+  });
+  liveInto(scope, tl, isDirectMessage);
+  tl.start();
+  return {
+    title: 'Messages',
+    el: h('div', { class: 'stack' },
+      viewHead('Messages', { sub: 'Direct messages, end-to-end encrypted. They reach people who do not follow you.' }),
+      h('section', { class: 'panel pad compose-dm', 'aria-label': 'Write a message' },
+        h('div', { class: 'field' },
+          h('label', { for: toId, class: 'field-label', text: 'To' }), to,
+          h('p', { class: 'muted small', id: `${toId}-hint`, text: 'Usernames or did:keys, separated by commas (at most 64).' })),
+        form),
+      h('div', { class: 'panel list-panel' }, tl.el)),
+  };
+}
+
+// ---- Lists ------------------------------------------------------------------------------------------------------------
+
+export function listsView(scope) {
+  const body = h('div', { class: 'stack', 'data-testid': 'lists' }, h('p', { class: 'panel pad muted', text: 'Loading…' }));
+  const nameId = uid('list-name');
+  const nameInput = h('input', { id: nameId, type: 'text', name: 'list', autocomplete: 'off', spellcheck: 'false', 'data-testid': 'list-name', placeholder: 'close-friends' });
+  const create = h('form', { class: 'panel pad field', novalidate: true },
+    h('label', { for: nameId, class: 'field-label', text: 'New list' }),
+    h('div', { class: 'input-row' }, nameInput, h('button', { type: 'submit', class: 'button button-primary', 'data-testid': 'list-create', text: 'Create' })),
+    h('p', { class: 'muted small', text: '1 to 32 of a–z, 0–9, _ and -, starting with a letter. Lists are private to this peer: nobody learns who is on them.' }));
+
+  const show = (res) => {
+    if (!scope.alive) return;
+    if (res.lists.length === 0) {
+      replace(body, h('div', { class: 'panel empty-state' },
+        h('p', { class: 'empty-title', text: 'No lists yet.' }),
+        h('p', { class: 'muted', text: 'A list is an audience: a post for a list is end-to-end encrypted for its members at that moment.' })));
+      return;
+    }
+    replace(body, res.lists.map(listPanel));
+  };
+  const act = async (fn, done) => {
+    try {
+      show(await fn());
+      if (done) notice(done);
+    } catch (err) {
+      showError(err);
+    }
+  };
+  const listPanel = (list) => {
+    const titleId = uid('list');
+    const addId = uid('list-add');
+    const add = h('input', { id: addId, type: 'text', autocomplete: 'off', spellcheck: 'false', 'data-testid': 'list-member-input', placeholder: 'alice or did:key:z6Mk…' });
+    const members = list.members.length === 0
+      ? h('p', { class: 'muted', text: 'Nobody on it yet.' })
+      : h('ul', { class: 'member-list' }, list.members.map((did) => h('li', { class: 'member' },
+        authorLink(did),
+        h('button', {
+          type: 'button', class: 'button button-ghost button-small', text: 'Remove',
+          'aria-label': `Remove ${shortDid(did)} from ${list.name}`,
+          on: { click: () => act(async () => { await api.removeListMember(list.name, did); return api.lists(); }, 'Removed') },
+        }))));
+    const addForm = h('form', { class: 'field', novalidate: true },
+      h('label', { for: addId, class: 'field-label', text: 'Add someone' }),
+      h('div', { class: 'input-row' }, add, h('button', { type: 'submit', class: 'button button-secondary', 'data-testid': 'list-member-add', text: 'Add' })));
+    addForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const who = add.value.trim();
+      if (!who) return;
+      act(async () => { await api.addListMember(list.name, who); return api.lists(); }, 'Added');
+    });
+    const remove = h('button', {
+      type: 'button', class: 'button button-ghost button-small', text: 'Delete list',
+      on: { click: () => act(() => api.deleteList(list.name), `Deleted ${list.name}`) },
+    });
+    return h('section', { class: 'panel pad stack-s', 'aria-labelledby': titleId, 'data-testid': 'list' },
+      h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title', id: titleId, text: list.name }), remove),
+      members, addForm);
+  };
+  create.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const name = nameInput.value.trim();
+    if (!name) return;
+    act(async () => {
+      const res = await api.createList(name);
+      nameInput.value = '';
+      return res;
+    }, `Created ${name}`);
+  });
+  api.lists().then(show, (err) => {
+    showError(err);
+    replace(body, errorState(err, () => scope.reload()));
+  });
+  return {
+    title: 'Lists',
+    el: h('div', { class: 'stack' },
+      viewHead('Lists', { sub: 'Audiences for posts only their members can read.' }), create, body),
   };
 }
 
