@@ -193,6 +193,18 @@ async fn a_followers_only_post_is_read_by_followers_and_held_sealed_elsewhere() 
         || async { alice.node.store().entry(&held_reply).unwrap().is_some() },
     )
     .await;
+    // A reply to her post, so a notification, readable like the reply itself.
+    wait_for("a reply notification for Bob's sealed reply", || async {
+        let page = alice
+            .expect(alice.get("/api/v1/notifications"), StatusCode::OK)
+            .await;
+        page["notifications"].as_array().unwrap().iter().any(|n| {
+            n["kind"] == "reply"
+                && n["entry"]["id"] == reply_id.as_str()
+                && n["entry"]["text"] == "a reply among followers"
+        })
+    })
+    .await;
     let bob_author = bob.node.author();
     wait_for("Carol to hold Bob's reply", || async {
         carol.node.fetch_feed(bob_author).await.unwrap();

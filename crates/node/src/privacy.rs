@@ -26,7 +26,7 @@ use kith_proto::{AuthorId, Body, ContentId, Entry, Kind, VerifiedEntry};
 use tracing::{debug, warn};
 
 use crate::NodeError;
-use crate::node::Node;
+use crate::node::{Node, NodeEvent};
 
 /// Most audience lists on one peer.
 pub const MAX_LISTS: usize = 256;
@@ -485,8 +485,22 @@ impl Node {
                 let Ok(Body::Reply { parent, .. }) = Body::parse(&Kind::Reply, &inner.body) else {
                     return;
                 };
+                let author = entry.author();
+                // A reply to one of ours is a notification, as a public one is (sent before
+                // the entry's own event, as `sync::notify` does).
+                let me = self.inner.author;
+                if author != me
+                    && store
+                        .entry(&parent)
+                        .is_ok_and(|held| held.is_some_and(|p| p.author() == me))
+                {
+                    let _ = self.inner.events.send(NodeEvent::Notification {
+                        kind: "reply",
+                        entry: entry.clone(),
+                    });
+                }
                 tokio::task::spawn_blocking(move || {
-                    if let Err(e) = store.index_sealed_reply(parent, ts, id) {
+                    if let Err(e) = store.index_sealed_reply(parent, ts, id, author) {
                         warn!("cannot index sealed reply {id}: {e}");
                     }
                 });

@@ -177,6 +177,11 @@ fn emit_range(node: &Node, author: AuthorId, from_seq: u64, count: usize, source
             for entry in entries {
                 crate::profile::on_stored(node, &entry, source);
                 notify(node, &entry);
+                // Drained from the out-of-order buffer: indexed like one appended at once.
+                if matches!(entry.body(), kith_proto::Body::Sealed(_)) {
+                    node.index_sealed(&entry);
+                    node.index_own_sealed(&entry);
+                }
                 let _ = node.inner.events.send(NodeEvent::Entry {
                     entry,
                     local: false,

@@ -252,8 +252,9 @@ pub(crate) enum Setting {
     Dm(u64, kith_proto::ContentId, Vec<AuthorId>),
     /// A private follow (`true`) or its end, by a hosted identity.
     PrivateFollow(AuthorId, AuthorId, bool),
-    /// A sealed entry that is a reply to `parent` (read by the node): threads list it.
-    SealedReply(kith_proto::ContentId, u64, kith_proto::ContentId),
+    /// A sealed entry by `author` that is a reply to `parent` (read by the node): threads
+    /// list it, and the parent's author, when hosted here, is notified.
+    SealedReply(kith_proto::ContentId, u64, kith_proto::ContentId, AuthorId),
 }
 
 /// A per-author setting of this peer.
@@ -527,15 +528,18 @@ impl Store {
         self.set(Setting::PrivateFollow(owner, subject, on))
     }
 
-    /// Lists the sealed entry `id` (at `ts`) among the replies to `parent` (the node opened it
-    /// and found a reply; the store cannot read sealed entries itself).
+    /// Lists the sealed entry `id` (at `ts`, by `author`) among the replies to `parent`, and
+    /// records a `reply` notification for the parent's author if it is hosted here and is not
+    /// `author` (the node opened it and found a reply; the store cannot read sealed entries
+    /// itself).
     pub fn index_sealed_reply(
         &self,
         parent: kith_proto::ContentId,
         ts: u64,
         id: kith_proto::ContentId,
+        author: AuthorId,
     ) -> Result<(), StoreError> {
-        self.set(Setting::SealedReply(parent, ts, id))
+        self.set(Setting::SealedReply(parent, ts, id, author))
     }
 
     /// Records a direct message this peer can read: when, which entry, and every member of

@@ -372,9 +372,17 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                                     }
                                 }
                             }
-                            Setting::SealedReply(parent, ts, id) => {
+                            Setting::SealedReply(parent, ts, id, author) => {
                                 tx.replies
                                     .insert(reply_key(&parent, ts, &id).as_slice(), &[][..])?;
+                                if let Some(owner) = tx.author_of(&parent)?
+                                    && owner != author
+                                    && tx.is_local(&owner)?
+                                {
+                                    let key = timed_key(owner.as_bytes(), ts, &id);
+                                    tx.notifications
+                                        .insert(key.as_slice(), NotificationKind::Reply.code())?;
+                                }
                             }
                             Setting::Dm(ts, id, mut members) => {
                                 members.sort_by_key(|m| *m.as_bytes());
