@@ -356,6 +356,22 @@ async fn a_direct_message_reaches_someone_who_follows_nobody() {
     let on_bob = entry_on(&bob, &id).await;
     assert_readable(&on_bob, "psst, Bob", "direct");
     assert_eq!(on_bob["sealed"]["members"], json!(members));
+    // Bob is notified of it, readable; the sender is not.
+    wait_for("a message notification for Bob", || async {
+        let page = bob
+            .expect(bob.get("/api/v1/notifications"), StatusCode::OK)
+            .await;
+        page["notifications"].as_array().unwrap().iter().any(|n| {
+            n["kind"] == "message"
+                && n["entry"]["id"] == id.as_str()
+                && n["entry"]["text"] == "psst, Bob"
+        })
+    })
+    .await;
+    let alice_notes = alice
+        .expect(alice.get("/api/v1/notifications"), StatusCode::OK)
+        .await;
+    assert_eq!(alice_notes["notifications"], json!([]));
     // The sender sees it among hers.
     let dms = alice.expect(alice.get("/api/v1/dms"), StatusCode::OK).await;
     assert_eq!(dms["messages"][0]["id"], id.as_str());

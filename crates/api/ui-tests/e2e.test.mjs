@@ -332,6 +332,9 @@ test('every screen renders, at desktop and phone width', async () => {
   // Bob's notifications are empty; alice's list the reply.
   await go('alice', '#/notifications');
   await users.alice.page.getByTestId('notification').first().waitFor({ timeout: DEADLINE_MS });
+  // Bob's message to her is one too, shown with its text.
+  await users.alice.page.getByTestId('notification').filter({ hasText: 'sent you a message' })
+    .filter({ hasText: 'A message for alice' }).first().waitFor({ timeout: DEADLINE_MS });
   // The permalink page of the post, served by the daemon without the token.
   const { page, origin } = users.bob;
   await page.goto(`${origin}/p/${users.post.id}`);

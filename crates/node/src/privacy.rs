@@ -474,9 +474,17 @@ impl Node {
                     return;
                 };
                 let mut members = body.to;
-                members.push(entry.author());
+                let author = entry.author();
+                members.push(author);
+                // Readable, so addressed to this identity: a notification unless it is ours.
+                if author != self.inner.author {
+                    let _ = self.inner.events.send(NodeEvent::Notification {
+                        kind: "message",
+                        entry: entry.clone(),
+                    });
+                }
                 tokio::task::spawn_blocking(move || {
-                    if let Err(e) = store.record_dm(ts, id, members) {
+                    if let Err(e) = store.record_dm(ts, id, members, author) {
                         warn!("cannot index direct message {id}: {e}");
                     }
                 });

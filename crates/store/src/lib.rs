@@ -199,6 +199,8 @@ pub enum NotificationKind {
     Repost,
     /// Someone follows them.
     Follow,
+    /// A direct message to them (a sealed entry only the node can read).
+    Message,
 }
 
 impl NotificationKind {
@@ -209,6 +211,7 @@ impl NotificationKind {
             NotificationKind::Reaction => 3,
             NotificationKind::Repost => 4,
             NotificationKind::Follow => 5,
+            NotificationKind::Message => 6,
         }
     }
 
@@ -219,11 +222,13 @@ impl NotificationKind {
             3 => NotificationKind::Reaction,
             4 => NotificationKind::Repost,
             5 => NotificationKind::Follow,
+            6 => NotificationKind::Message,
             _ => return None,
         })
     }
 
-    /// The name used in the API (`reply`, `mention`, `reaction`, `repost`, `follow`).
+    /// The name used in the API (`reply`, `mention`, `reaction`, `repost`, `follow`,
+    /// `message`).
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationKind::Reply => "reply",
@@ -231,6 +236,7 @@ impl NotificationKind {
             NotificationKind::Reaction => "reaction",
             NotificationKind::Repost => "repost",
             NotificationKind::Follow => "follow",
+            NotificationKind::Message => "message",
         }
     }
 }
@@ -248,8 +254,9 @@ pub(crate) enum Setting {
     List(String, bool),
     /// Add (`true`) or remove a member of an existing list.
     ListMember(String, AuthorId, bool),
-    /// A direct message this peer can read: its time, id and conversation members.
-    Dm(u64, kith_proto::ContentId, Vec<AuthorId>),
+    /// A direct message this peer can read: its time, id, conversation members and author
+    /// (the members hosted here other than the author are notified).
+    Dm(u64, kith_proto::ContentId, Vec<AuthorId>, AuthorId),
     /// A private follow (`true`) or its end, by a hosted identity.
     PrivateFollow(AuthorId, AuthorId, bool),
     /// A sealed entry by `author` that is a reply to `parent` (read by the node): threads
@@ -542,15 +549,17 @@ impl Store {
         self.set(Setting::SealedReply(parent, ts, id, author))
     }
 
-    /// Records a direct message this peer can read: when, which entry, and every member of
-    /// its conversation (the author included).
+    /// Records a direct message by `author` this peer can read: when, which entry, and every
+    /// member of its conversation (the author included); members hosted here other than the
+    /// author get a `message` notification.
     pub fn record_dm(
         &self,
         ts: u64,
         id: kith_proto::ContentId,
         members: Vec<AuthorId>,
+        author: AuthorId,
     ) -> Result<(), StoreError> {
-        self.set(Setting::Dm(ts, id, members))
+        self.set(Setting::Dm(ts, id, members, author))
     }
 
     /// Records (`Some`) or forgets (`None`) the global slug held for our post `id`.

@@ -384,7 +384,7 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                                         .insert(key.as_slice(), NotificationKind::Reply.code())?;
                                 }
                             }
-                            Setting::Dm(ts, id, mut members) => {
+                            Setting::Dm(ts, id, mut members, author) => {
                                 members.sort_by_key(|m| *m.as_bytes());
                                 members.dedup();
                                 let mut key = ts.to_be_bytes().to_vec();
@@ -392,6 +392,15 @@ fn process(db: &Database, batch: Vec<Request>, config: &StoreConfig, durable: bo
                                 let value: Vec<u8> =
                                     members.iter().flat_map(|m| *m.as_bytes()).collect();
                                 tx.dms.insert(key.as_slice(), value.as_slice())?;
+                                for member in members.iter().filter(|m| **m != author) {
+                                    if tx.is_local(member)? {
+                                        let key = timed_key(member.as_bytes(), ts, &id);
+                                        tx.notifications.insert(
+                                            key.as_slice(),
+                                            NotificationKind::Message.code(),
+                                        )?;
+                                    }
+                                }
                             }
                         }
                         tx.changes += 1;

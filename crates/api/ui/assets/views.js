@@ -518,6 +518,7 @@ const NOTE = {
   repost: ['repost', 'reposted your post'],
   follow: ['follow', 'followed you'],
   mention: ['at', 'mentioned you'],
+  message: ['message', 'sent you a message'],
 };
 
 function notificationItem(n, opts) {
@@ -535,7 +536,7 @@ function notificationItem(n, opts) {
     h('p', { class: 'note-text' }, avatar(e.author, 'sm'), ' ', authorLink(e.author, { handle: false }), ` ${what} `,
       h('span', { class: 'dot', 'aria-hidden': 'true', text: '·' }), ' ', timeEl(e.ts)));
   item.append(line);
-  if (n.kind === 'reply' || n.kind === 'mention' || (n.kind === 'repost' && e.text != null)) {
+  if (n.kind === 'reply' || n.kind === 'mention' || n.kind === 'message' || (n.kind === 'repost' && e.text != null)) {
     item.append(entryCard(e, { replyContext: false }));
   } else if ((n.kind === 'reaction' || n.kind === 'repost') && e.target) {
     const slot = h('div', { class: 'note-target' });
