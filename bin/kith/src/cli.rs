@@ -376,7 +376,7 @@ pub(crate) enum Command {
         )]
         to: Vec<String>,
 
-        /// The message.
+        /// The message; `-` reads it from standard input.
         #[arg(value_name = "TEXT")]
         text: String,
 

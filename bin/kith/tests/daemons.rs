@@ -326,6 +326,27 @@ fn sealed_posts_lists_and_direct_messages_from_the_command_line() {
     let human = b.sandbox.ok(&["dms"]);
     assert!(human.contains("hello B, only you"), "{human}");
     assert!(human.contains(&a.did), "{human}");
+    // `-` reads the message from standard input, as `kith post -` does.
+    let mut child = a
+        .sandbox
+        .command(&["dm", &b.did, "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"piped\nto B\n").unwrap();
+    let piped: serde_json::Value =
+        serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
+    let piped_id = piped["id"].as_str().unwrap().to_owned();
+    wait_for("the piped message among B's dms", DELIVERY_DEADLINE, || {
+        b.sandbox
+            .list(&["dms"])
+            .iter()
+            .any(|m| m["id"] == piped_id.as_str() && m["text"] == "piped\nto B")
+    });
+    let empty = a.sandbox.fails(&["dm", &b.did, ""]);
+    assert!(empty.contains("the message is empty"), "{empty}");
 
     // A list with B on it, and a post sealed for it.
     a.sandbox.ok(&["list", "create", "friends"]);

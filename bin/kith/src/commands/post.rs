@@ -41,11 +41,11 @@ pub(super) fn run(
     // Say so before waiting on standard input if there is no daemon.
     let client = connect(context, args)?;
     let text = if text == "-" {
-        read_stdin()?
+        read_stdin("post")?
     } else {
         text.to_owned()
     };
-    check_text(&text)?;
+    check_text("post", &text)?;
     let request = NewPost {
         text,
         reply_to: reply_to.map(str::to_owned),
@@ -81,8 +81,9 @@ pub(super) fn run(
     }
 }
 
-/// Reads the whole of standard input; one final line break (as `echo` adds) is dropped.
-fn read_stdin() -> Result<String> {
+/// Reads the whole of standard input as the text of a `what` ("post", "message"); one final
+/// line break (as `echo` adds) is dropped.
+pub(super) fn read_stdin(what: &str) -> Result<String> {
     let mut bytes = Vec::new();
     std::io::stdin()
         .lock()
@@ -93,9 +94,9 @@ fn read_stdin() -> Result<String> {
                 .saturating_add(3),
         )
         .read_to_end(&mut bytes)
-        .context("cannot read the post from standard input")?;
+        .with_context(|| format!("cannot read the {what} from standard input"))?;
     let mut text = String::from_utf8(bytes)
-        .context("standard input is not UTF-8 text; a post must be UTF-8")?;
+        .with_context(|| format!("standard input is not UTF-8 text; a {what} must be UTF-8"))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -105,14 +106,15 @@ fn read_stdin() -> Result<String> {
     Ok(text)
 }
 
-/// Applies the protocol's text rules before anything is signed or stored.
-fn check_text(text: &str) -> Result<()> {
+/// Applies the protocol's text rules to the text of a `what` ("post", "message") before
+/// anything is signed or stored.
+pub(super) fn check_text(what: &str, text: &str) -> Result<()> {
     if text.is_empty() {
-        bail!("the post is empty; give some text (or `-` to read it from standard input)");
+        bail!("the {what} is empty; give some text (or `-` to read it from standard input)");
     }
     if text.len() > MAX_TEXT_BYTES {
         bail!(
-            "the post is too long: {} bytes of UTF-8, and the limit is {MAX_TEXT_BYTES} bytes; \
+            "the {what} is too long: {} bytes of UTF-8, and the limit is {MAX_TEXT_BYTES} bytes; \
              shorten it",
             text.len()
         );
@@ -126,11 +128,11 @@ mod tests {
 
     #[test]
     fn text_limits() {
-        assert!(check_text("hello").is_ok());
-        assert!(check_text(&"é".repeat(MAX_TEXT_BYTES / 2)).is_ok());
-        let error = check_text("").unwrap_err().to_string();
+        assert!(check_text("post", "hello").is_ok());
+        assert!(check_text("post", &"é".repeat(MAX_TEXT_BYTES / 2)).is_ok());
+        let error = check_text("post", "").unwrap_err().to_string();
         assert!(error.contains("empty"), "{error}");
-        let error = check_text(&"x".repeat(MAX_TEXT_BYTES + 1))
+        let error = check_text("post", &"x".repeat(MAX_TEXT_BYTES + 1))
             .unwrap_err()
             .to_string();
         assert!(

@@ -98,7 +98,14 @@ pub(super) fn dm(context: &Context, args: &ClientArgs, to: &[String], text: &str
             parse_did(member)?;
         }
     }
+    // Say so before waiting on standard input if there is no daemon.
     let client = connect(context, args)?;
+    let text = if text == "-" {
+        super::post::read_stdin("message")?
+    } else {
+        text.to_owned()
+    };
+    super::post::check_text("message", &text)?;
     let entry: EntryObject = client.post(
         "/api/v1/dms",
         &serde_json::json!({ "to": to, "text": text }),
