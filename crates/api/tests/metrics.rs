@@ -280,6 +280,8 @@ async fn metrics_need_the_token_and_parse_with_every_family() {
         "kith_store_revision",
         "kith_store_entries",
         "kith_uptime_seconds",
+        "kith_reachability",
+        "kith_reachable_addresses",
         // libp2p's: swarm, kad, gossipsub, identify, ping.
         "libp2p_swarm_new_listen_addr",
         "libp2p_kad_query_result_get_record_ok",
@@ -290,6 +292,9 @@ async fn metrics_need_the_token_and_parse_with_every_family() {
         assert!(exposition.has_family(family), "no family {family}");
     }
     check_histogram(&exposition, "kith_delivery_latency_seconds");
+    // Exactly one reachability verdict is current.
+    assert_eq!(exposition.matching("kith_reachability", &[]).count(), 3);
+    assert_eq!(exposition.sum("kith_reachability", &[]), 1.0);
     assert_eq!(
         exposition.sum("kith_entries_stored_total", &[("source", "local")]),
         1.0

@@ -173,6 +173,7 @@ pub(crate) async fn start(
 ) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     let peer_id = key.public().to_peer_id();
     let ingress = Arc::new(IngressStats::default());
+    let nat_stats = Arc::new(crate::nat::NatStats::default());
     let mut swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         // TCP, noise, yamux (as libp2p's `with_tcp`), with a deadline on setting a
@@ -246,6 +247,7 @@ pub(crate) async fn start(
             config.kad_mode,
             config.relay_server,
             config.max_relay_reservations,
+            Arc::clone(&nat_stats),
         ),
         relay_server: config.relay_server,
     };
@@ -318,6 +320,7 @@ pub(crate) async fn start(
             commands: command_tx,
             deny_stats,
             ingress,
+            nat_stats,
         },
         event_rx,
     ))

@@ -295,6 +295,17 @@ impl ReachabilityStatus {
     }
 }
 
+/// The gist of [`Reachability`], read without asking the swarm task (for metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReachabilitySummary {
+    /// The verdict.
+    pub status: ReachabilityStatus,
+    /// How many direct external addresses peers dialled back.
+    pub direct_addrs: usize,
+    /// How many addresses through relays hold a reservation for us.
+    pub relay_addrs: usize,
+}
+
 /// What this peer knows of its own reachability.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reachability {
@@ -400,6 +411,7 @@ pub struct NetHandle {
     commands: mpsc::Sender<Command>,
     deny_stats: Arc<DenyStats>,
     ingress: Arc<IngressStats>,
+    nat_stats: Arc<nat::NatStats>,
 }
 
 /// Inbound requests and connections refused by the per-peer and per-IP limits since start.
@@ -472,6 +484,12 @@ impl NetHandle {
     /// Connected peers.
     pub async fn peers(&self) -> Result<Vec<PeerInfo>, NetError> {
         self.ask(Command::Peers).await
+    }
+
+    /// The reachability verdict and address counts as of the last change, without a round
+    /// trip to the swarm task.
+    pub fn reachability_summary(&self) -> ReachabilitySummary {
+        self.nat_stats.summary()
     }
 
     /// Whether others can reach this peer, and how.

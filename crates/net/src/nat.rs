@@ -17,6 +17,8 @@
 //!   two NATs allow it.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use libp2p::core::transport::ListenerId;
@@ -26,7 +28,7 @@ use libp2p::{Multiaddr, PeerId, Swarm};
 use tracing::{debug, info};
 
 use crate::behaviour::Behaviour;
-use crate::{Reachability, ReachabilityStatus, is_relayed};
+use crate::{Reachability, ReachabilityStatus, ReachabilitySummary, is_relayed};
 
 /// How long a peer with no AutoNAT verdict waits before it reserves on relays anyway.
 pub const UNKNOWN_GRACE: Duration = Duration::from_secs(60);
@@ -37,7 +39,32 @@ pub const RELAY_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// Most relay candidates remembered (peers offering the relay protocol).
 const MAX_RELAY_CANDIDATES: usize = 64;
 
+/// The verdict and address counts, written by the swarm task at every change and read by
+/// handles without a round trip (metrics are collected synchronously).
+#[derive(Debug, Default)]
+pub(crate) struct NatStats {
+    /// 0 unknown, 1 public, 2 private.
+    status: AtomicU8,
+    direct_addrs: AtomicUsize,
+    relay_addrs: AtomicUsize,
+}
+
+impl NatStats {
+    pub(crate) fn summary(&self) -> ReachabilitySummary {
+        ReachabilitySummary {
+            status: match self.status.load(Ordering::Relaxed) {
+                1 => ReachabilityStatus::Public,
+                2 => ReachabilityStatus::Private,
+                _ => ReachabilityStatus::Unknown,
+            },
+            direct_addrs: self.direct_addrs.load(Ordering::Relaxed),
+            relay_addrs: self.relay_addrs.load(Ordering::Relaxed),
+        }
+    }
+}
+
 pub(crate) struct Nat {
+    stats: Arc<NatStats>,
     started: Instant,
     /// `None`: the caller fixed the Kademlia mode; `Some(mode)`: we set it, and this is it.
     auto_kad: Option<Mode>,
@@ -66,8 +93,10 @@ impl Nat {
         fixed_kad_mode: Option<Mode>,
         relay_server: bool,
         max_reservations: usize,
+        stats: Arc<NatStats>,
     ) -> Self {
         Self {
+            stats,
             started: Instant::now(),
             auto_kad: if fixed_kad_mode.is_some() {
                 None
@@ -218,6 +247,18 @@ impl Nat {
 
     fn on_status(&mut self, swarm: &mut Swarm<Behaviour>, before: ReachabilityStatus) {
         let now = self.status();
+        let code = match now {
+            ReachabilityStatus::Unknown => 0,
+            ReachabilityStatus::Public => 1,
+            ReachabilityStatus::Private => 2,
+        };
+        self.stats.status.store(code, Ordering::Relaxed);
+        self.stats
+            .direct_addrs
+            .store(self.confirmed.len(), Ordering::Relaxed);
+        self.stats
+            .relay_addrs
+            .store(self.relayed.len(), Ordering::Relaxed);
         if now != before {
             info!("reachability: {}", now.as_str());
         }

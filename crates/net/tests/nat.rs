@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use kith_net::libp2p::kad::Mode;
 use kith_net::libp2p::multiaddr::Protocol;
 use kith_net::libp2p::{Multiaddr, identity};
-use kith_net::{NetConfig, NetEvent, NetHandle, ReachabilityStatus};
+use kith_net::{NetConfig, NetEvent, NetHandle, ReachabilityStatus, ReachabilitySummary};
 use kith_proto::Keypair;
 use tokio::sync::mpsc;
 
@@ -97,6 +97,15 @@ async fn a_dialled_back_address_makes_a_peer_public_and_a_dht_server() {
         reach.relay_addrs.is_empty(),
         "no relay for a public peer: {reach:?}"
     );
+    // The summary metrics read without asking the swarm task says the same.
+    assert_eq!(
+        auto.reachability_summary(),
+        ReachabilitySummary {
+            status: ReachabilityStatus::Public,
+            direct_addrs: 1,
+            relay_addrs: 0,
+        }
+    );
 
     // A peer whose DHT mode is fixed keeps it.
     let server_reach = server.reachability().await.unwrap();
@@ -145,6 +154,14 @@ async fn a_peer_no_one_can_dial_is_reached_and_gossiped_with_through_a_relay() {
         !reach.dht_server,
         "a relayed peer does not answer DHT queries"
     );
+    // One relay, one reservation; nothing direct (B listens nowhere).
+    let summary = b.reachability_summary();
+    assert_eq!(
+        (summary.direct_addrs, summary.relay_addrs),
+        (0, 1),
+        "{summary:?}"
+    );
+    assert_ne!(summary.status, ReachabilityStatus::Public, "{summary:?}");
     // B's node is told, so it announces itself again at the relayed address.
     let deadline = Instant::now() + DEADLINE;
     loop {

@@ -344,6 +344,16 @@ struct ProtocolLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StatusLabels {
+    status: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct AuthorLabels {
     author: String,
 }
@@ -406,6 +416,43 @@ impl Collector for NodeCollector {
             refused.metric_type(),
         )?;
         refused.encode(metric)?;
+
+        // Reachability (PROTOCOL §36): one series per verdict, 1 for the current one, so an
+        // alert can fire on `kith_reachability{status="private"} == 1` without a relay.
+        let reach = inner.net.reachability_summary();
+        let mut family = encoder.encode_descriptor(
+            "reachability",
+            "Whether other peers reach this one: 1 for the current AutoNAT verdict (public: \
+             dialled back; private: only through relays; unknown: no verdict yet), 0 for the \
+             others",
+            None,
+            MetricType::Gauge,
+        )?;
+        for status in [
+            kith_net::ReachabilityStatus::Public,
+            kith_net::ReachabilityStatus::Private,
+            kith_net::ReachabilityStatus::Unknown,
+        ] {
+            let labels = StatusLabels {
+                status: status.as_str(),
+            };
+            let value = i64::from(status == reach.status);
+            ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "reachable_addresses",
+            "Addresses others reach this peer at: direct ones a peer dialled back, and relayed \
+             ones through relays that hold a reservation for it",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (kind, count) in [
+            ("direct", reach.direct_addrs),
+            ("relayed", reach.relay_addrs),
+        ] {
+            let labels = KindLabels { kind };
+            ConstGauge::new(count as i64).encode(family.encode_family(&labels)?)?;
+        }
 
         // Replication lag: how long each followed feed has been known to reach further than
         // what this node holds (0 when it is current).
