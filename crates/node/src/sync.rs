@@ -301,6 +301,27 @@ async fn catch_up(
         debug!("not fetching {author}: its feed forked at seq {seq} and is frozen");
         return Ok(0);
     }
+    // A gap gossip revealed: the peer that forwarded the entry holds what precedes it, so it
+    // is asked at once, before any DHT query (each can take seconds, and longer on a network
+    // that just healed). Once the buffered entries chain onto the feed, that is as far as
+    // anything known reaches; the DHT is the periodic check's business. Otherwise the full
+    // catch-up below goes on from what this brought.
+    let mut quick = 0;
+    if !periodic
+        && let Some(peer) = preferred
+        && let Some(buffered) = inner
+            .store
+            .pending_max_seq(&author)
+            .map_err(|e| e.to_string())?
+    {
+        match fetch_from(node, author, peer).await {
+            Ok(n) => quick = n,
+            Err(e) => debug!("gap fill of {author} from {peer} failed: {e}"),
+        }
+        if local_seq(&inner.store, &author).map_err(|e| e.to_string())? >= buffered {
+            return Ok(quick);
+        }
+    }
     let target = match net.get_head(author).await {
         Ok(head) => head.map(|h| h.seq()),
         Err(e) => {
@@ -329,7 +350,7 @@ async fn catch_up(
     // the order their scores draw.
     let mut ordered: Vec<PeerId> = preferred.into_iter().collect();
     ordered.extend(node.rank_hosts(peers).await);
-    let mut added = 0;
+    let mut added = quick;
     for peer in ordered.into_iter().take(MAX_PROVIDERS_TRIED) {
         match fetch_from(node, author, peer).await {
             Ok(n) => added += n,

@@ -952,6 +952,28 @@ impl Store {
         Ok(authors)
     }
 
+    /// The highest seq of `author`'s entries waiting in the out-of-order buffer (entries
+    /// that arrived before their predecessors), if any.
+    pub fn pending_max_seq(&self, author: &AuthorId) -> Result<Option<u64>, StoreError> {
+        let txn = self.read()?;
+        let pending = txn.open_table(PENDING)?;
+        let start = feed_key(author, 0);
+        let end = feed_key(author, u64::MAX);
+        let last = pending
+            .range(start.as_slice()..=end.as_slice())?
+            .next_back();
+        match last {
+            Some(row) => {
+                let (key, _) = row?;
+                let key = key.value();
+                let mut seq = [0u8; 8];
+                seq.copy_from_slice(&key[32..40]);
+                Ok(Some(u64::from_be_bytes(seq)))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Entries waiting in the out-of-order buffer.
     pub fn pending_count(&self) -> Result<u64, StoreError> {
         let txn = self.read()?;
