@@ -208,6 +208,10 @@ fn router(state: Gateway) -> Router {
         .layer(middleware::map_response(public_headers))
         // Nothing here reads a body.
         .layer(DefaultBodyLimit::max(0))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_request,
+        ))
         .with_state(state)
 }
 
@@ -236,6 +240,29 @@ async fn public_headers(mut response: Response) -> Response {
         .headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static(cache));
+    response
+}
+
+/// Counts every answer in `kith_api_requests_total`, like the API's, with the route template
+/// prefixed `gateway:` (the API serves some of the same paths; `gateway:unmatched` for a path
+/// no route knows).
+async fn record_request(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(
+            || "gateway:unmatched".to_owned(),
+            |path| format!("gateway:{}", path.as_str()),
+        );
+    let response = next.run(request).await;
+    gateway.node().record_api_request(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 

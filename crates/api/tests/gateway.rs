@@ -261,6 +261,15 @@ async fn a_gateway_fetches_keeps_and_shows_what_it_lacks_read_only() {
         );
     }
 
+    // Every answer is counted, under the gateway's own route labels.
+    let metrics = carol.node.metrics_text();
+    for series in [
+        "kith_api_requests_total{method=\"GET\",route=\"gateway:/u/{who}\",status=\"200\"}",
+        "kith_api_requests_total{method=\"DELETE\",route=\"gateway:/u/{who}\",status=\"405\"}",
+    ] {
+        assert!(metrics.contains(series), "no {series} in:\n{metrics}");
+    }
+
     gateway.stop().await;
     // The store closes only once every handle on it is gone.
     drop(store);
