@@ -651,6 +651,8 @@ async fn head_seq(client: &reqwest::Client, api: &str, token: &str, author: &str
 }
 
 /// Whether every live follower holds the newest head any live peer holds, for every author.
+/// All peers are asked at once: one by one, a pass over a busy 20-peer network took seconds,
+/// and that, not the network, decided when convergence was seen.
 async fn converged(
     client: &reqwest::Client,
     network: &Network,
@@ -658,21 +660,20 @@ async fn converged(
     live: &[bool],
     live_followers: &HashMap<usize, Vec<usize>>,
 ) -> bool {
-    for (&a, list) in live_followers {
+    let checks = live_followers.iter().map(|(&a, list)| async move {
         let did = &network.peers[a].author;
-        let mut seqs = Vec::new();
         let holders = list.iter().copied().chain(live[a].then_some(a));
-        for p in holders {
-            match head_seq(client, &network.peers[p].api, &tokens[p], did).await {
-                Some(seq) => seqs.push(seq),
-                None => return false,
-            }
-        }
-        if seqs.windows(2).any(|w| w[0] != w[1]) {
-            return false;
-        }
-    }
-    true
+        let seqs = futures::future::join_all(
+            holders.map(|p| head_seq(client, &network.peers[p].api, &tokens[p], did)),
+        )
+        .await;
+        let seqs: Option<Vec<u64>> = seqs.into_iter().collect();
+        seqs.is_some_and(|seqs| seqs.windows(2).all(|w| w[0] == w[1]))
+    });
+    futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .all(|ok| ok)
 }
 
 /// Aborts the SSE readers when dropped.
@@ -705,16 +706,23 @@ async fn caught_up(
     followers: &HashMap<usize, Vec<usize>>,
     targets: &HashMap<usize, u64>,
 ) -> bool {
-    for (&a, &target) in targets {
+    // Every (author, follower) pair at once, as in `converged`.
+    let pairs = targets.iter().flat_map(|(&a, &target)| {
+        followers[&a]
+            .iter()
+            .filter(|&&f| live[f])
+            .map(move |&f| (a, f, target))
+    });
+    let checks = pairs.map(|(a, f, target)| async move {
         let did = &network.peers[a].author;
-        for &f in followers[&a].iter().filter(|&&f| live[f]) {
-            match head_seq(client, &network.peers[f].api, &tokens[f], did).await {
-                Some(seq) if seq >= target => {}
-                _ => return false,
-            }
-        }
-    }
-    true
+        head_seq(client, &network.peers[f].api, &tokens[f], did)
+            .await
+            .is_some_and(|seq| seq >= target)
+    });
+    futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .all(|ok| ok)
 }
 
 /// Runs a scenario on a fresh network in `dir`; the network is stopped before this returns

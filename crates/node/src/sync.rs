@@ -203,6 +203,10 @@ pub(crate) fn spawn_periodic_check(node: &Node, author: AuthorId) {
     spawn(node, author, None, true);
 }
 
+/// How many connected peers on a feed's topic a gap fill asks, after the peer that
+/// forwarded the entry and before any DHT query.
+const GAP_FILL_TOPIC_PEERS: usize = 3;
+
 /// Longest time [`Node::fetch_feed`] waits for its catch-up (which goes on in the
 /// background after that).
 pub const FETCH_FEED_WAIT: Duration = Duration::from_secs(10);
@@ -301,25 +305,39 @@ async fn catch_up(
         debug!("not fetching {author}: its feed forked at seq {seq} and is frozen");
         return Ok(0);
     }
-    // A gap gossip revealed: the peer that forwarded the entry holds what precedes it, so it
-    // is asked at once, before any DHT query (each can take seconds, and longer on a network
-    // that just healed). Once the buffered entries chain onto the feed, that is as far as
-    // anything known reaches; the DHT is the periodic check's business. Otherwise the full
-    // catch-up below goes on from what this brought.
+    // A gap gossip revealed: the peer that forwarded the entry likely holds what precedes
+    // it, and so may the connected peers on the feed's topic (the author among them, when
+    // connected), so they are asked at once, before any DHT query (each can take seconds,
+    // and longer on a network that just healed). A forwarder can be filling the same gap
+    // itself: it is asked again last. Once the buffered entries chain onto the feed, that is
+    // as far as anything known reaches; the DHT is the periodic check's business. Otherwise
+    // the full catch-up below goes on from what this brought.
     let mut quick = 0;
     if !periodic
-        && let Some(peer) = preferred
+        && let Some(forwarder) = preferred
         && let Some(buffered) = inner
             .store
             .pending_max_seq(&author)
             .map_err(|e| e.to_string())?
     {
-        match fetch_from(node, author, peer).await {
-            Ok(n) => quick = n,
-            Err(e) => debug!("gap fill of {author} from {peer} failed: {e}"),
+        let mut asked = vec![forwarder];
+        for peer in net.topic_peers(author).await.unwrap_or_default() {
+            if asked.len() > GAP_FILL_TOPIC_PEERS {
+                break;
+            }
+            if !asked.contains(&peer) {
+                asked.push(peer);
+            }
         }
-        if local_seq(&inner.store, &author).map_err(|e| e.to_string())? >= buffered {
-            return Ok(quick);
+        asked.push(forwarder);
+        for peer in asked {
+            match fetch_from(node, author, peer).await {
+                Ok(n) => quick += n,
+                Err(e) => debug!("gap fill of {author} from {peer} failed: {e}"),
+            }
+            if local_seq(&inner.store, &author).map_err(|e| e.to_string())? >= buffered {
+                return Ok(quick);
+            }
         }
     }
     let target = match net.get_head(author).await {
