@@ -247,23 +247,7 @@ async fn public_headers(mut response: Response) -> Response {
 /// prefixed `gateway:` (the API serves some of the same paths; `gateway:unmatched` for a path
 /// no route knows).
 async fn record_request(State(gateway): State<Gateway>, request: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(
-            || "gateway:unmatched".to_owned(),
-            |path| format!("gateway:{}", path.as_str()),
-        );
-    let response = next.run(request).await;
-    gateway.node().record_api_request(
-        method.as_str(),
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
+    crate::routes::record_answer(gateway.node(), "gateway:", request, next).await
 }
 
 /// Lets a request on if one of the [`GATEWAY_CONCURRENCY`] turns is free; else 503.

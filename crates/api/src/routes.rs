@@ -197,14 +197,28 @@ pub(crate) fn metrics_router(state: AppState) -> Router {
 /// Counts every answer in `kith_api_requests_total` by method, route template (never the
 /// raw path, so the series stay few) and status.
 async fn record_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    record_answer(&state.node, "", request, next).await
+}
+
+/// Runs `request` and counts its answer under the route template (`unmatched` for a path no
+/// route knows), with `prefix` in front (the gateway's `gateway:`).
+pub(crate) async fn record_answer(
+    node: &kith_node::Node,
+    prefix: &str,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+        .map_or_else(
+            || format!("{prefix}unmatched"),
+            |path| format!("{prefix}{}", path.as_str()),
+        );
     let response = next.run(request).await;
-    state.node.record_api_request(
+    node.record_api_request(
         method.as_str(),
         &route,
         response.status().as_u16(),
