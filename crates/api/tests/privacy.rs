@@ -64,6 +64,21 @@ async fn wait_follower(author: &Server, follower: &Server) {
     .await;
 }
 
+/// Waits until `server` lists a `kind` notification of the entry `id`, revealed to `text`.
+async fn wait_notification(server: &Server, kind: &str, id: &str, text: &str) {
+    wait_for("the notification", || async {
+        let page = server
+            .expect(server.get("/api/v1/notifications"), StatusCode::OK)
+            .await;
+        page["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == kind && n["entry"]["id"] == id && n["entry"]["text"] == text)
+    })
+    .await;
+}
+
 /// Has `reader` fetch `author`'s feed (without following) until it holds the entry `id`.
 async fn fetch_until_held(reader: &Server, author: &Server, id: &str) {
     let author = author.node.author();
@@ -194,17 +209,7 @@ async fn a_followers_only_post_is_read_by_followers_and_held_sealed_elsewhere() 
     )
     .await;
     // A reply to her post, so a notification, readable like the reply itself.
-    wait_for("a reply notification for Bob's sealed reply", || async {
-        let page = alice
-            .expect(alice.get("/api/v1/notifications"), StatusCode::OK)
-            .await;
-        page["notifications"].as_array().unwrap().iter().any(|n| {
-            n["kind"] == "reply"
-                && n["entry"]["id"] == reply_id.as_str()
-                && n["entry"]["text"] == "a reply among followers"
-        })
-    })
-    .await;
+    wait_notification(&alice, "reply", &reply_id, "a reply among followers").await;
     let bob_author = bob.node.author();
     wait_for("Carol to hold Bob's reply", || async {
         carol.node.fetch_feed(bob_author).await.unwrap();
@@ -357,17 +362,7 @@ async fn a_direct_message_reaches_someone_who_follows_nobody() {
     assert_readable(&on_bob, "psst, Bob", "direct");
     assert_eq!(on_bob["sealed"]["members"], json!(members));
     // Bob is notified of it, readable; the sender is not.
-    wait_for("a message notification for Bob", || async {
-        let page = bob
-            .expect(bob.get("/api/v1/notifications"), StatusCode::OK)
-            .await;
-        page["notifications"].as_array().unwrap().iter().any(|n| {
-            n["kind"] == "message"
-                && n["entry"]["id"] == id.as_str()
-                && n["entry"]["text"] == "psst, Bob"
-        })
-    })
-    .await;
+    wait_notification(&bob, "message", &id, "psst, Bob").await;
     let alice_notes = alice
         .expect(alice.get("/api/v1/notifications"), StatusCode::OK)
         .await;

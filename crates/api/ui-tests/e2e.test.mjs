@@ -100,6 +100,18 @@ function card(user, text) {
   return users[user].page.getByTestId('entry').filter({ hasText: text }).first();
 }
 
+/** Polls `fn` on `user`'s page until it returns true, or fails with `what` at the deadline. */
+async function pageUntil(user, what, fn, arg) {
+  const { page } = users[user];
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const last = await page.evaluate(fn, arg);
+    if (last === true) return;
+    assert.ok(Date.now() < deadline, `${what} (${user}): ${JSON.stringify(last)}`);
+    await page.waitForTimeout(200);
+  }
+}
+
 before(async () => {
   assert.equal(PEERS.length, 2, 'KITH_UI_PEERS must name two signed-in peers');
   browser = await chromium.launch({ executablePath: process.env.KITH_CHROMIUM, args: CHROMIUM_ARGS });
@@ -169,14 +181,10 @@ test('a name claimed on one page is followed by name from the other', async () =
   const bob = users.bob.page;
   await bob.getByTestId('follow-input').fill('alice');
   await bob.getByTestId('follow-submit').click();
-  const did = users.alice.peer.did;
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const follows = await bob.evaluate(async () => (await fetch('/api/v1/follows')).text());
-    if (follows.includes(did)) break;
-    assert.ok(Date.now() < deadline, `bob does not follow alice: ${follows}`);
-    await bob.waitForTimeout(200);
-  }
+  await pageUntil('bob', 'bob follows alice', async (did) => {
+    const follows = await (await fetch('/api/v1/follows')).text();
+    return follows.includes(did) || follows;
+  }, users.alice.peer.did);
 });
 
 test('a post composed on one page appears live on the follower\'s home timeline', async () => {
@@ -214,18 +222,6 @@ test('a reply shows in the thread on both pages', async () => {
   await shoot('alice', 'thread');
   await shoot('bob', 'thread');
 });
-
-/** Polls `fn` on `user`'s page until it returns true, or fails with `what` at the deadline. */
-async function pageUntil(user, what, fn, arg) {
-  const { page } = users[user];
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const last = await page.evaluate(fn, arg);
-    if (last === true) return;
-    assert.ok(Date.now() < deadline, `${what} (${user}): ${JSON.stringify(last)}`);
-    await page.waitForTimeout(200);
-  }
-}
 
 test('a followers-only post composed on one page is read on the follower\'s page, live', async () => {
   // Alice seals for the authors she has seen follow her: bob's follow (made by name above)
